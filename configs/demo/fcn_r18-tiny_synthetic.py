@@ -1,0 +1,22 @@
+# The `make demo` model: a tiny FCN trained for a few dozen CPU iterations on the synthetic land-cover tiles.
+_base_ = [
+    '../_base_/models/fcn_r18-tiny.py', '../_base_/datasets/synthetic.py',
+    '../_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False)
+
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4), clip_grad=None)
+param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=80, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=80, val_interval=80)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=80),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+randomness = dict(seed=0)

@@ -1,0 +1,11 @@
+"""rsseg_ext: remote-sensing segmentation methods for mmsegmentation 1.x.
+
+``import rsseg_ext`` (or ``custom_imports=dict(imports=['rsseg_ext'])`` in a config) registers every module
+into mmseg's registries (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS) and installs the
+checkpoint-loading policy (see :mod:`rsseg_ext.engine.checkpoint`).
+"""
+from .version import __version__
+from . import engine  # noqa: F401,E402  (first: the checkpoint policy must be in place before any load)
+from . import apis, datasets, evaluation, models  # noqa: F401,E402
+
+__all__ = ['__version__']

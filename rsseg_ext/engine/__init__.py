@@ -1,0 +1,13 @@
+from .checkpoint import (UntrustedCheckpointError, install_loader,
+                         is_trusted, load_checkpoint_file, record_checkpoint, trust_checkpoint)
+from .dist_utils import setup_cpu_distributed, teardown_distributed
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+
+install_loader()
+
+__all__ = [
+    'CheckpointManifestHook', 'UntrustedCheckpointError', 'install_loader', 'is_trusted',
+    'load_checkpoint_file', 'record_checkpoint', 'trust_checkpoint', 'setup_cpu_distributed',
+    'teardown_distributed'
+]

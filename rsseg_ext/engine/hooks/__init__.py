@@ -1,0 +1,3 @@
+from .checkpoint_manifest_hook import CheckpointManifestHook
+
+__all__ = ['CheckpointManifestHook']

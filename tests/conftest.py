@@ -1,0 +1,53 @@
+import os
+import os.path as osp
+import socket
+import sys
+
+import pytest
+
+# never reach for a hub in tests (open_clip / huggingface); everything must be local
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo', 'fcn_r18-tiny_synthetic.py')
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def synthetic_data_root(tmp_path_factory) -> str:
+    """A tiny synthetic dataset in mmseg layout (4 train + 4 val tiles of 64 px)."""
+    from rsseg_ext.utils.synthetic import make_synthetic_dataset
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    make_synthetic_dataset(root, num_scenes=dict(train=1, val=1), scene_size=128, tile=64, seed=3)
+    return root
+
+
+def tiny_cfg_options(data_root: str, iters: int = 2) -> list:
+    """--cfg-options that shrink the demo config to a few-second CPU run on ``data_root``."""
+    opts = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.0.end={iters}',
+            'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
+            'train_dataloader.dataset.pipeline.2.scale=[64,64]',
+            'train_dataloader.dataset.pipeline.3.crop_size=[64,64]']
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{k}.dataset.data_root={data_root}', f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    return opts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def tool_env() -> dict:
+    env = dict(os.environ)
+    env['PYTHON'] = sys.executable
+    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    env['PORT'] = str(free_port())
+    env.setdefault('OMP_NUM_THREADS', '1')
+    return env
