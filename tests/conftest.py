@@ -31,8 +31,8 @@ def tiny_cfg_options(data_root: str, iters: int = 2) -> list:
     opts = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.0.end={iters}',
             'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
-            'train_dataloader.dataset.pipeline.2.scale=[64,64]',
-            'train_dataloader.dataset.pipeline.3.crop_size=[64,64]']
+            'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+            'train_dataloader.dataset.pipeline.3.crop_size=(64,64)', 'model.data_preprocessor.size=(64,64)']
     for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{k}.dataset.data_root={data_root}', f'{k}.num_workers=0', f'{k}.persistent_workers=False']
     return opts

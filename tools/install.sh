@@ -29,13 +29,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" || fail "could not create a venv with '$PYTHON -m venv' (on Debian: apt-get install python3-venv)"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check)
+PIP=("$PY" -m pip --disable-pip-version-check --no-input)
 
 # Fast path: everything was installed by this script from the same requirement files before.
 STAMP="$VENV/.rsseg_ext_install"
 want_stamp="$(cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" "$ROOT/tools/install.sh" | sha256sum | cut -c1-16)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] \
-   && "$PY" -c "import rsseg_ext, mmcv.ops" >/dev/null 2>&1; then
+   && "$PY" -c "import importlib.util as u, mmcv.ops; assert u.find_spec('rsseg_ext')" >/dev/null 2>&1; then
   say "environment $VENV is up to date (nothing to install)"
   STEP=""
   exit 0
@@ -84,10 +84,10 @@ fi
 
 # 5. the rest of the stack through the pinned constraints
 STEP="runtime-requirements"
-"${PIPC[@]}" -r "$ROOT/requirements/runtime.txt" \
+"${PIPC[@]}" -q -r "$ROOT/requirements/runtime.txt" \
   || fail "pip could not install requirements/runtime.txt under $EFF_CONSTRAINTS"
 STEP="test-requirements"
-"${PIPC[@]}" -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt"
+"${PIPC[@]}" -q -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt"
 
 # 6. torchvision's import on a CPU-only torch (registers fake kernels for ops it does not have)
 STEP="torchvision-fix"

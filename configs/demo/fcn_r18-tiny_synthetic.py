@@ -5,6 +5,9 @@ _base_ = [
 ]
 custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
 env_cfg = dict(cudnn_benchmark=False)
+crop_size = (128, 128)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)
 
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4), clip_grad=None)

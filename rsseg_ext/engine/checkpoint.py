@@ -68,6 +68,7 @@ def _write_manifest(folder: str, data: Dict[str, dict]) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=MANIFEST_NAME, suffix='.tmp')
     with os.fdopen(fd, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=1, sort_keys=True)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, osp.join(folder, MANIFEST_NAME))
 
 

@@ -14,7 +14,7 @@ from rsseg_ext.engine.checkpoint import MANIFEST_NAME
 
 def _full_ckpt(path):
     # like a Runner checkpoint: a pickled mmengine object that weights_only=True rejects
-    torch.save(dict(state_dict=dict(w=torch.ones(2)), message_hub=HistoryBuffer([1.0])), path)
+    torch.save(dict(state_dict=dict(w=torch.ones(2)), message_hub=HistoryBuffer([1.0], [1])), path)
 
 
 def test_published_checkpoint_loads_weights_only(tmp_path):

@@ -1,0 +1,3 @@
+from .lookahead import LookaheadAdamW
+
+__all__ = ['LookaheadAdamW']

@@ -1,0 +1,3 @@
+from .metrics import RSSegMetric
+
+__all__ = ['RSSegMetric']

@@ -1,0 +1,3 @@
+from .rs_metric import RSSegMetric
+
+__all__ = ['RSSegMetric']

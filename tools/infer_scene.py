@@ -1,0 +1,111 @@
+"""Segment a whole GeoTIFF scene with bounded memory (see rsseg_ext/apis/scene_inferencer.py).
+
+    python tools/infer_scene.py CONFIG CKPT IN.tif OUT.tif [--bands 1,2,3] [--window 1024 --overlap 128]
+        [--batch N] [--tta flip] [--probs [--probs-dtype uint8|float32]] [--blend gaussian|mean]
+        [--scale S] [--precision fp32|bf16|fp16] [--device cpu] [--force] [--overlay OUT.png]
+
+OUT.tif: uint8 labels, tiled and deflate-compressed, the input's CRS/transform, input nodata -> 255, the model's
+palette as colour table. --probs also writes OUT_probs.tif (one band per class). --bands are 1-based and in RGB
+order for RGB models. For non-8-bit rasters, --scale multiplies pixel values before the model's normalisation
+(e.g. --scale 0.0255 for reflectance x10000 on a model trained on 8-bit images).
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the checkout, if not pip-installed
+
+
+def parse_bands(text: str):
+    try:
+        bands = tuple(int(b) for b in text.replace(' ', '').split(',') if b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'--bands must be comma-separated 1-based integers, got {text!r}')
+    if not bands:
+        raise argparse.ArgumentTypeError('--bands is empty')
+    return bands
+
+
+def parse_scale(text: str):
+    try:
+        vals = [float(v) for v in text.split(',') if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'--scale must be a number or one number per band, got {text!r}')
+    return vals[0] if len(vals) == 1 else vals
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Whole-scene GeoTIFF inference with an mmseg / rsseg_ext model')
+    p.add_argument('config', help='model config file')
+    p.add_argument('checkpoint', help='checkpoint (.pth)')
+    p.add_argument('input', help='input raster (GeoTIFF or anything GDAL reads)')
+    p.add_argument('output', help='output label GeoTIFF')
+    p.add_argument('--bands', type=parse_bands, default=(1, 2, 3), help='1-based bands, RGB order (default 1,2,3)')
+    p.add_argument('--window', type=int, default=1024, help='window side in pixels (default 1024)')
+    p.add_argument('--overlap', type=int, default=128, help='overlap of neighbouring windows (default 128)')
+    p.add_argument('--batch', type=int, default=1, help='windows per forward pass (default 1)')
+    p.add_argument('--blend', choices=['gaussian', 'mean'], default='gaussian',
+                   help="overlap blending: 'gaussian' (no seams, default) or 'mean' (= mmseg slide_inference)")
+    p.add_argument('--tta', choices=['none', 'flip'], default='none', help='test-time augmentation')
+    p.add_argument('--probs', action='store_true', help='also write OUT_probs.tif with per-class probabilities')
+    p.add_argument('--probs-dtype', choices=['uint8', 'float32'], default='uint8',
+                   help='uint8: round(255*p) (default); float32: p')
+    p.add_argument('--scale', type=parse_scale, default=None,
+                   help='multiply pixel values by this (one value or one per band) before normalisation')
+    p.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                   help='fp32 (exact) or autocast bf16/fp16 (faster, slightly different logits)')
+    p.add_argument('--device', default=None, help='torch device (default: cuda:0 if available, else cpu)')
+    p.add_argument('--force', action='store_true', help='overwrite existing outputs')
+    p.add_argument('--overlay', default=None, help='also write a colour overlay PNG of the result here')
+    p.add_argument('--overlay-size', type=int, default=2048, help='long side of the overlay PNG (default 2048)')
+    p.add_argument('--resume', action='store_true', help='continue an interrupted run (not implemented yet)')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow unpickling CKPT (only for files you trust; see tools/test.py)')
+    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.resume:
+        sys.exit('infer_scene.py: --resume is not implemented yet; rerun without it (add --force to overwrite '
+                 'a finished output). Interrupted runs leave no partial OUT.tif, only a removed temp file.')
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'infer_scene.py: checkpoint {args.checkpoint!r} does not exist')
+
+    import torch
+    from mmseg.apis import init_model
+
+    import rsseg_ext  # noqa: F401  (registers the modules, installs the checkpoint policy)
+    from rsseg_ext.apis import SceneInferencer, write_overlay_png
+    from rsseg_ext.engine import trust_checkpoint
+
+    if args.trust_checkpoint:
+        trust_checkpoint(args.checkpoint)
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    model = init_model(args.config, args.checkpoint, device=device)
+    inferencer = SceneInferencer(model, window=args.window, overlap=args.overlap, batch=args.batch,
+                                 blend=args.blend, tta=args.tta, bands=args.bands, scale=args.scale,
+                                 precision=args.precision, progress=not args.no_progress)
+    t0 = time.time()
+    try:
+        res = inferencer.infer_file(args.input, args.output, probs=args.probs, probs_dtype=args.probs_dtype,
+                                    force=args.force)
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
+        sys.exit(f'infer_scene.py: {e}')
+    dt = time.time() - t0
+    print(f'labels: {res["out"]}  ({res["windows"]} windows in {dt:.1f} s, strip buffer '
+          f'{res["peak_buffer_bytes"] / 2**20:.1f} MiB)')
+    if res['probs']:
+        print(f'probabilities: {res["probs"]}')
+    if args.overlay:
+        if osp.exists(args.overlay) and not args.force:
+            sys.exit(f'infer_scene.py: {args.overlay!r} exists; pass --force to overwrite it')
+        h, w = write_overlay_png(res['out'], args.input, args.overlay, bands=args.bands[:3],
+                                 max_size=args.overlay_size)
+        print(f'overlay: {osp.abspath(args.overlay)} ({w}x{h})')
+
+
+if __name__ == '__main__':
+    main()
