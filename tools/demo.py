@@ -1,6 +1,6 @@
 """The `make demo` job: synthetic data -> train -> evaluate -> whole-scene GeoTIFF inference, all on CPU.
 
-    python tools/demo.py [--out demo_outputs] [--iters 80] [--device cpu]
+    python tools/demo.py [--out demo_outputs] [--iters 120] [--device cpu]
 
 1. writes a small synthetic land-cover dataset in mmseg layout and a 4-band (R, G, B, NIR) GeoTIFF scene;
 2. trains configs/demo/fcn_r18-tiny_synthetic.py with the stock tools/train.py;
@@ -35,7 +35,7 @@ def run(cmd: list, title: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='demo_outputs', help='output folder (relative to the repo root)')
-    parser.add_argument('--iters', type=int, default=80, help='training iterations')
+    parser.add_argument('--iters', type=int, default=120, help='training iterations')
     parser.add_argument('--device', default='cpu', help='device for scene inference')
     args = parser.parse_args()
 

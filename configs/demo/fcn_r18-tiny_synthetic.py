@@ -11,15 +11,15 @@ model = dict(data_preprocessor=data_preprocessor)
 
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4), clip_grad=None)
-param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=80, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=80, val_interval=80)
+param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=120, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=120, val_interval=120)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=80),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=120),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)

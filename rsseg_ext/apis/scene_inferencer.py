@@ -38,7 +38,6 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     'slide_grid', 'window_weights', 'StripBlender', 'blend_slide', 'SceneInferencer', 'write_overlay_png',

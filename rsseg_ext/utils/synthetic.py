@@ -25,7 +25,7 @@ _CROP_COLOURS = np.array([[110, 150, 60, 190], [150, 170, 80, 170], [190, 180, 1
 _BARE_COLOUR = np.array([185, 150, 115, 110], dtype=np.float32)
 _FOREST_COLOUR = np.array([45, 85, 40, 215], dtype=np.float32)
 _WATER_COLOUR = np.array([35, 65, 95, 20], dtype=np.float32)
-_ROAD_COLOUR = np.array([125, 125, 120, 90], dtype=np.float32)
+_ROAD_COLOUR = np.array([95, 95, 100, 70], dtype=np.float32)
 _ROOF_COLOURS = np.array([[170, 70, 60, 80], [200, 200, 195, 120], [110, 110, 120, 70],
                           [150, 100, 70, 90]], dtype=np.float32)
 
@@ -78,7 +78,7 @@ def _roads(rng: np.random.Generator, h: int, w: int, spacing: int) -> Tuple[np.n
     """Roughly gridded straight roads; returns the mask and the segments (for placing buildings)."""
     mask = np.zeros((h, w), np.uint8)
     segments = []
-    width = int(np.clip(min(h, w) / 150, 3, 9))
+    width = int(np.clip(min(h, w) / 80, 5, 12))
     for axis in (0, 1):
         length = h if axis == 0 else w
         for pos in np.arange(rng.uniform(0.3, 0.8) * spacing, length, spacing):

@@ -1,4 +1,5 @@
-# A deliberately small FCN (ResNetV1c-18 at 1/4 width) for CPU demos and tests; no pretrained weights.
+# A deliberately small FCN (ResNetV1c-18 at 1/4 width, output stride 4 so thin roads survive) for CPU demos
+# and tests; no pretrained weights.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -18,7 +19,7 @@ model = dict(
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
+        strides=(1, 1, 1, 1),
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
