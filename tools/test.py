@@ -16,7 +16,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
-from rsseg_ext.engine import setup_cpu_distributed, teardown_distributed, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine import (setup_cpu_distributed, teardown_distributed, trust_checkpoint,  # noqa: E402
+                              use_dist_safe_logger)
 
 
 def parse_args():
@@ -109,6 +110,7 @@ def main():
         cfg.test_evaluator['keep_results'] = True
 
     setup_cpu_distributed(cfg, args.launcher)
+    use_dist_safe_logger(cfg)
     runner = Runner.from_cfg(cfg)
     try:
         runner.test()

@@ -18,7 +18,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401  (registers modules, installs the checkpoint loader)
 from mmseg.registry import RUNNERS  # noqa: E402
-from rsseg_ext.engine import setup_cpu_distributed, teardown_distributed, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine import (setup_cpu_distributed, teardown_distributed, trust_checkpoint,  # noqa: E402
+                              use_dist_safe_logger)
 
 
 def parse_args():
@@ -92,6 +93,7 @@ def main():
         cfg.custom_hooks = list(hooks) + [dict(type='CheckpointManifestHook')]
 
     setup_cpu_distributed(cfg, args.launcher)
+    use_dist_safe_logger(cfg)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -1,6 +1,6 @@
 from .checkpoint import (UntrustedCheckpointError, install_loader,
                          is_trusted, load_checkpoint_file, record_checkpoint, trust_checkpoint)
-from .dist_utils import setup_cpu_distributed, teardown_distributed
+from .dist_utils import setup_cpu_distributed, teardown_distributed, use_dist_safe_logger
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 
@@ -9,5 +9,5 @@ install_loader()
 __all__ = [
     'CheckpointManifestHook', 'UntrustedCheckpointError', 'install_loader', 'is_trusted',
     'load_checkpoint_file', 'record_checkpoint', 'trust_checkpoint', 'setup_cpu_distributed',
-    'teardown_distributed'
+    'teardown_distributed', 'use_dist_safe_logger'
 ]

@@ -59,6 +59,13 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     return True
 
 
+def use_dist_safe_logger(cfg: Config) -> None:
+    """Swap a configured mmengine ``LoggerHook`` for :class:`DistSafeLoggerHook` (same arguments)."""
+    logger = cfg.get('default_hooks', {}).get('logger')
+    if isinstance(logger, dict) and logger.get('type') in ('LoggerHook', 'mmengine.LoggerHook'):
+        logger['type'] = 'DistSafeLoggerHook'
+
+
 def teardown_distributed() -> None:
     """Barrier + process-group teardown at exit (gloo runs crashed at exit now and then without it)."""
     if torch_dist.is_available() and torch_dist.is_initialized():

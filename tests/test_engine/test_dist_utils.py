@@ -32,3 +32,16 @@ def test_gpu_path_untouched(monkeypatch):
     assert not setup_cpu_distributed(cfg, 'pytorch')
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+
+
+def test_dist_safe_logger_swap():
+    from mmseg.registry import HOOKS
+
+    import rsseg_ext  # noqa: F401
+    from rsseg_ext.engine import use_dist_safe_logger
+    cfg = Config.fromfile(DEMO_CONFIG)
+    use_dist_safe_logger(cfg)
+    assert cfg.default_hooks.logger.type == 'DistSafeLoggerHook'
+    assert cfg.default_hooks.logger.interval == 10  # arguments kept
+    hook = HOOKS.build(cfg.default_hooks.logger)
+    assert type(hook).__name__ == 'DistSafeLoggerHook'

@@ -102,3 +102,23 @@ def test_untrusted_checkpoints_are_refused(dist_work_dir, synthetic_data_root, t
                      '--work-dir', str(tmp_path / 't3'), '--cfg-options', *opts])
     assert res.returncode == 0, out[-4000:]
     assert 'mIoU' in out
+
+
+def test_test_tool_out_show_dir_and_tta(dist_work_dir, synthetic_data_root, tmp_path):
+    work_dir, _ = dist_work_dir
+    ckpt = osp.join(work_dir, 'iter_2.pth')
+    out_dir, show_dir = str(tmp_path / 'preds'), str(tmp_path / 'show')
+    res, out = _run([sys.executable, 'tools/test.py', DEMO_CONFIG, ckpt, '--work-dir', str(tmp_path / 'w'),
+                     '--out', out_dir, '--show-dir', show_dir, '--tta',
+                     '--cfg-options', *tiny_cfg_options(synthetic_data_root),
+                     'default_hooks.visualization.interval=1'])  # mmseg draws every 50th image by default
+    assert res.returncode == 0, out[-4000:]
+    val_imgs = sorted(os.listdir(osp.join(synthetic_data_root, 'img_dir', 'val')))
+    preds = sorted(os.listdir(out_dir))
+    assert preds == val_imgs  # one label PNG per test image
+    from PIL import Image
+    import numpy as np
+    arr = np.array(Image.open(osp.join(out_dir, preds[0])))
+    assert arr.shape == (64, 64) and arr.max() < 6
+    shown = [f for _, _, fs in os.walk(show_dir) for f in fs if f.endswith('.png')]
+    assert len(shown) == len(val_imgs)
