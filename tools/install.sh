@@ -76,7 +76,7 @@ if "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_PIN'" >/de
   say "mmcv $MMCV_PIN with ops already present"
 else
   jobs="${MAX_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-  say "building mmcv==$MMCV_PIN from source with MAX_JOBS=$jobs (about 14 minutes on 2 cores the first time; cached afterwards)"
+  say "building mmcv==$MMCV_PIN from source with MAX_JOBS=$jobs (about 14 minutes on 2 cores when not yet in pip's wheel cache)"
   MAX_JOBS="$jobs" "${PIPC[@]}" --no-build-isolation "mmcv==$MMCV_PIN" \
     || fail "the mmcv $MMCV_PIN source build failed: it needs gcc/g++ and the Python headers (apt-get install build-essential python3-dev), and torch importable in $VENV"
   "$PY" -c "import mmcv.ops" || fail "mmcv installed but its compiled ops do not import"

@@ -6,26 +6,24 @@ runs, and the checkpoint-safety policy (see rsseg_ext/engine/checkpoint.py).
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the checkout, if not pip-installed
 
-from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401  (registers modules, installs the checkpoint loader)
 from mmseg.registry import RUNNERS  # noqa: E402
-from rsseg_ext.engine import (setup_cpu_distributed, teardown_distributed, trust_checkpoint,  # noqa: E402
-                              use_dist_safe_logger)
+from rsseg_ext.engine import teardown_distributed, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine.cli import (add_runner_args, load_runner_cfg, parse_runner_args,  # noqa: E402
+                                  prepare_launch)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         action='store_true',
@@ -33,43 +31,16 @@ def parse_args():
         help='resume from the latest checkpoint in the work_dir automatically')
     parser.add_argument(
         '--amp', action='store_true', default=False, help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        default=False,
-        help='allow unpickling the load_from checkpoint even though no run in its folder recorded it '
+    add_runner_args(
+        parser,
+        trust_help='allow unpickling the load_from checkpoint even though no run in its folder recorded it '
         '(only for files you trust: unpickling runs code from the file)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair in xxx=yyy format will be '
-        'merged into config file. If the value to be overwritten is a list, it should be like key="[a,b]" '
-        'or key=a,b. It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note that the '
-        'quotation marks are necessary and that no white space is allowed.')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser)
 
 
 def main():
     args = parse_args()
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # work_dir is determined in this priority: CLI > segment in file > filename
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_cfg(args)
 
     if args.amp is True:
         optim_wrapper = cfg.optim_wrapper.type
@@ -92,14 +63,8 @@ def main():
     if not any(isinstance(h, dict) and h.get('type') == 'CheckpointManifestHook' for h in hooks):
         cfg.custom_hooks = list(hooks) + [dict(type='CheckpointManifestHook')]
 
-    setup_cpu_distributed(cfg, args.launcher)
-    use_dist_safe_logger(cfg)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-
+    prepare_launch(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     try:
         runner.train()
     finally:
