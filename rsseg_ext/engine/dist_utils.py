@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 _SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
 
 
-def _sync_bn_to_bn(node: Any) -> int:
+def sync_bn_to_bn(node: Any) -> int:
     """Replace SyncBN norm types by BN in a config subtree, in place; returns how many were replaced."""
     n = 0
     if isinstance(node, dict):
@@ -23,10 +23,10 @@ def _sync_bn_to_bn(node: Any) -> int:
             node['type'] = 'BN'
             n += 1
         for v in node.values():
-            n += _sync_bn_to_bn(v)
+            n += sync_bn_to_bn(v)
     elif isinstance(node, (list, tuple)):
         for v in node:
-            n += _sync_bn_to_bn(v)
+            n += sync_bn_to_bn(v)
     return n
 
 
@@ -53,7 +53,7 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
-    n = _sync_bn_to_bn(cfg.model)
+    n = sync_bn_to_bn(cfg.model)
     print_log(f'No CUDA: distributed run on CPU with gloo (device_ids=None, {n} SyncBN -> BN)',
               logger='current')
     return True
