@@ -1,0 +1,137 @@
+"""Turn a training checkpoint into a publishable one.
+
+    python tools/publish_model.py IN.pth OUT.pth [--config CONFIG] [--trust-checkpoint]
+
+Keeps only ``state_dict`` (tensors) and a plain ``meta`` (config text, class names, palette, versions), so the
+file loads with ``torch.load(weights_only=True)``: no pickled objects, no optimizer state. Writes
+``OUT-<sha256[:8]>.pth`` (OpenMMLab's naming), and refuses to publish when the checkpoint's keys do not build the
+config's model exactly (missing or unexpected keys, shape mismatches).
+
+The config comes from the checkpoint's own ``meta['cfg']`` (written by mmengine during training) unless
+``--config`` is given.
+"""
+import argparse
+import hashlib
+import os
+import os.path as osp
+import sys
+import tempfile
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+import rsseg_ext  # noqa: E402,F401
+from rsseg_ext.engine import load_checkpoint_file, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
+
+
+def _plain(obj):
+    """Tuples -> lists, leaving only JSON-like values (weights_only=True accepts these)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    # exact builtin types: subclasses (TorchVersion, numpy scalars) would pickle as globals
+    for t in (bool, int, float, str):
+        if isinstance(obj, t):
+            return t(obj)
+    return None if obj is None else str(obj)
+
+
+def _config_from(ckpt: dict, config_path: str = None) -> Config:
+    if config_path:
+        return Config.fromfile(config_path)
+    text = ckpt.get('meta', {}).get('cfg')
+    if not isinstance(text, str):
+        raise ValueError('the checkpoint has no meta["cfg"] (not written by an mmengine training run): '
+                         'pass --config CONFIG')
+    return Config.fromstring(text, file_format='.py')
+
+
+def check_keys(cfg: Config, state_dict: dict) -> None:
+    """Build the config's model and load ``state_dict`` strictly; raise ValueError naming what differs."""
+    from mmengine.registry import DefaultScope
+
+    from mmseg.registry import MODELS
+    model_cfg = cfg.model.copy()
+    sync_bn_to_bn(model_cfg)  # building SyncBN needs no process group, but keep it CPU-friendly
+    model_cfg.pop('pretrained', None)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(model_cfg)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    shapes = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
+    if missing or unexpected or shapes:
+        def few(keys):
+            return ', '.join(keys[:5]) + (f' ... (+{len(keys) - 5})' if len(keys) > 5 else '')
+        raise ValueError('the checkpoint does not build the config\'s model: '
+                         + '; '.join(f'{what}: {few(keys)}' for what, keys in
+                                     [('missing keys', missing), ('unexpected keys', unexpected),
+                                      ('shape mismatches', shapes)] if keys)
+                         + '. Publish with the config it was trained with (--config).')
+
+
+def publish(in_path: str, out_path: str, config_path: str = None) -> str:
+    """Write the published checkpoint; returns its final path ``<out stem>-<sha256[:8]>.pth``."""
+    import mmseg
+    ckpt = load_checkpoint_file(in_path, map_location='cpu')
+    state_dict = ckpt.get('state_dict', ckpt)
+    if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ValueError(f'{in_path}: state_dict holds non-tensor values')
+    # drop wrapper prefixes (DDP "module.") the way mmengine's loader does
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v.detach().cpu().contiguous()
+                  for k, v in state_dict.items()}
+    cfg = _config_from(ckpt, config_path)
+    check_keys(cfg, state_dict)
+    meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
+    dataset_meta = meta.get('dataset_meta') or {}
+    published = dict(
+        state_dict=state_dict,
+        meta=_plain(dict(
+            config=cfg.pretty_text,
+            dataset_meta=dict(classes=dataset_meta.get('classes'), palette=dataset_meta.get('palette')),
+            iter=meta.get('iter'), epoch=meta.get('epoch'),
+            rsseg_ext_version=rsseg_ext.__version__, mmseg_version=mmseg.__version__,
+            torch_version=torch.__version__)))
+    folder = osp.dirname(osp.abspath(out_path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.pth.tmp')
+    os.close(fd)
+    try:
+        torch.save(published, tmp)
+        torch.load(tmp, map_location='cpu', weights_only=True)  # the point of publishing: a safe load
+        h = hashlib.sha256()
+        with open(tmp, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 22), b''):
+                h.update(block)
+        stem = out_path[:-4] if out_path.endswith('.pth') else out_path
+        final = f'{stem}-{h.hexdigest()[:8]}.pth'
+        os.replace(tmp, final)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return final
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('in_file', help='input checkpoint (a training checkpoint or a state_dict file)')
+    parser.add_argument('out_file', help='output name; the sha256 prefix is appended')
+    parser.add_argument('--config', help='config the model was trained with (default: the checkpoint\'s own)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow unpickling IN even though no training run in its folder recorded it')
+    args = parser.parse_args()
+    if args.trust_checkpoint:
+        trust_checkpoint(args.in_file)
+    try:
+        final = publish(args.in_file, args.out_file, args.config)
+    except ValueError as e:
+        sys.exit(f'publish_model: {args.in_file}: {e}')
+    print(f'published {final} (loads with torch.load(weights_only=True))')
+
+
+if __name__ == '__main__':
+    main()
