@@ -131,6 +131,9 @@ class StripBlender:
         strip_rows: window height (the buffer height).
         blend: ``'mean'`` or ``'gaussian'``.
         device, dtype: buffer device and dtype.
+        origin: scene row of the first window that will be added (``y1`` of its grid row; 0 for a whole run).
+            A resumed run starts at the first grid row that still touches unwritten rows; rows from ``origin``
+            on get exactly the additions, in the same order, as in an uninterrupted run (bit-identical).
 
     Attributes:
         buffer_shape: ``(C, strip_rows, W)`` of the logit accumulator.
@@ -139,15 +142,15 @@ class StripBlender:
     """
 
     def __init__(self, height: int, width: int, num_classes: int, strip_rows: int, blend: str = 'mean',
-                 device=None, dtype: torch.dtype = torch.float32):
+                 device=None, dtype: torch.dtype = torch.float32, origin: int = 0):
         self.height, self.width, self.num_classes = int(height), int(width), int(num_classes)
         self.strip_rows = int(min(strip_rows, height))
         self.blend = blend
         window_weights(1, 1, blend)  # validate the name early
         self.acc = torch.zeros((self.num_classes, self.strip_rows, self.width), device=device, dtype=dtype)
         self.wsum = torch.zeros((self.strip_rows, self.width), device=device, dtype=dtype)
-        self.origin = 0  # scene row of buffer row 0
-        self.done = 0  # scene rows already released
+        self.origin = int(origin)  # scene row of buffer row 0
+        self.done = int(origin)  # scene rows already released (or never ours, when resuming)
         self._weights = {}
 
     @property
@@ -218,8 +221,9 @@ class StripBlender:
 
 
 def blend_slide(forward_fn: Callable[[torch.Tensor, List[dict]], torch.Tensor], inputs: torch.Tensor,
-                crop: IntPair, stride: IntPair, batch: int = 1, blend: str = 'mean') -> torch.Tensor:
-    """Batched slide inference on preprocessed tensors (for a segmentor's ``test_cfg`` slide mode).
+                crop: IntPair, stride: IntPair, batch: int = 1, blend: str = 'mean',
+                batch_img_metas: Optional[List[dict]] = None) -> torch.Tensor:
+    """Batched slide inference on preprocessed tensors (a segmentor's ``test_cfg`` slide mode).
 
     Args:
         forward_fn: ``(crops (n, Cin, h, w), metas) -> logits (n, C, h, w)``, e.g. ``model.encode_decode``.
@@ -227,6 +231,8 @@ def blend_slide(forward_fn: Callable[[torch.Tensor, List[dict]], torch.Tensor], 
         crop, stride: as mmseg's ``test_cfg.crop_size`` / ``test_cfg.stride``.
         batch: windows per forward call.
         blend: ``'mean'`` (equals ``EncoderDecoder.slide_inference``) or ``'gaussian'``.
+        batch_img_metas: the images' metas (one per image); each window gets a copy of its image's meta with
+            ``img_shape`` set to the window size (mmseg's slide mode does the same, in place). Not modified.
 
     Returns:
         ``(N, C, H, W)`` blended logits (the full image, as mmseg's slide mode returns; the strip buffer bounds
@@ -236,15 +242,17 @@ def blend_slide(forward_fn: Callable[[torch.Tensor, List[dict]], torch.Tensor], 
     grid = slide_grid(height, width, crop, stride)
     outs = []
     for i in range(n_img):
+        base = dict(batch_img_metas[i]) if batch_img_metas is not None else {}
         blender, rows = None, []
         for k in range(0, len(grid), batch):
             wins = grid[k:k + batch]
             crops = torch.stack([inputs[i, :, y1:y2, x1:x2] for (y1, x1, y2, x2) in wins])
-            metas = [dict(img_shape=crops.shape[2:], ori_shape=crops.shape[2:], pad_shape=crops.shape[2:])
-                     for _ in wins]
+            shape = crops.shape[2:]
+            metas = [{**dict(ori_shape=shape, pad_shape=shape), **base, 'img_shape': shape} for _ in wins]
             logits = forward_fn(crops, metas)
             if blender is None:
-                blender = StripBlender(height, width, logits.shape[1], logits.shape[-2], blend, inputs.device)
+                blender = StripBlender(height, width, logits.shape[1], logits.shape[-2], blend, inputs.device,
+                                       dtype=logits.dtype if logits.is_floating_point() else torch.float32)
             for win, lg in zip(wins, logits):
                 rel = blender.add(win, lg)
                 if rel is not None:

@@ -1,1 +1,6 @@
 __all__: list = []
+from .d2ls_head import D2LSHead
+__all__ += ['D2LSHead']
+from .scsm_head import SCSMContext, SCSMHead  # noqa: E402
+
+__all__ += ['SCSMContext', 'SCSMHead']

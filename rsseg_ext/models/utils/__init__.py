@@ -1,1 +1,16 @@
-__all__: list = []
+from .block_ops import BlockPartition, block_starts
+from .dct import DCTChannelAttention
+from .pos_encoding import PEG, SinCos2DPE
+from .rope2d import ROPE2D
+from .scene_coupling_attention import SceneCouplingAttention
+from .semantic_mask import SemanticMaskGenerator
+
+__all__: list = [
+    'BlockPartition', 'block_starts', 'DCTChannelAttention', 'PEG', 'SinCos2DPE', 'ROPE2D',
+    'SceneCouplingAttention', 'SemanticMaskGenerator'
+]
+from .cross_attention import CrossAttention
+from .dist_ops import all_gather_with_grad
+from .layer_norm_2d import LayerNorm2d
+from .random_fourier_pe import RandomFourierPE
+__all__ += ['CrossAttention', 'all_gather_with_grad', 'LayerNorm2d', 'RandomFourierPE']

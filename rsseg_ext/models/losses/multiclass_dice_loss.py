@@ -1,0 +1,72 @@
+"""Multiclass soft Dice loss, batch-summed (D2LS spec §3.3; smp/pytorch-toolbelt ``DiceLoss(mode='multiclass')``).
+
+mmseg's ``DiceLoss`` is a different definition (per-image sums, no zeroing of classes absent from the ground
+truth), hence this class.
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class MultiClassDiceLoss(nn.Module):
+    """``mean_c (1 - dice_c) * [class c present in the batch ground truth]``.
+
+    With P = softmax(pred) and Y the one-hot target, both masked to valid (non-ignored) pixels, and the sums
+    taken over the whole batch and all pixels::
+
+        dice_c = (2 * sum P_c Y_c + s) / max(sum (P_c + Y_c) + s, eps)
+
+    Classes absent from the batch ground truth contribute 0 but still count in the mean over N.
+
+    Args:
+        smooth: s (D2LS: 0.05).
+        eps: lower bound of the denominator.
+        ignore_index: label to ignore.
+        loss_weight: multiplier.
+        loss_name: key in the loss dict.
+
+    Shapes: pred (B, N, H, W) logits, target (B, H, W) int -> scalar.
+    """
+
+    def __init__(self,
+                 smooth: float = 0.05,
+                 eps: float = 1e-7,
+                 ignore_index: int = 255,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_dice') -> None:
+        super().__init__()
+        self.smooth = smooth
+        self.eps = eps
+        self.ignore_index = ignore_index
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                ignore_index: Optional[int] = None,
+                **kwargs) -> Tensor:
+        ignore_index = self.ignore_index if ignore_index is None else ignore_index
+        b, n = pred.shape[:2]
+        prob = pred.float().softmax(1).reshape(b, n, -1)
+        target = target.reshape(b, -1).long()
+        valid = (target != ignore_index)
+        onehot = F.one_hot(torch.where(valid, target, torch.zeros_like(target)), n).permute(0, 2, 1).float()
+        mask = valid.unsqueeze(1).float()
+        prob, onehot = prob * mask, onehot * mask
+        inter = (prob * onehot).sum((0, 2))
+        card = (prob + onehot).sum((0, 2))
+        dice = (2 * inter + self.smooth) / (card + self.smooth).clamp_min(self.eps)
+        present = (onehot.sum((0, 2)) > 0).float()
+        return self.loss_weight * ((1 - dice) * present).mean()
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
