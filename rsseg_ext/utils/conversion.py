@@ -14,6 +14,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+import warnings
 import zipfile
 from multiprocessing import Pool
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -86,9 +87,9 @@ def open_zip(path: str, dataset: str, url: str) -> zipfile.ZipFile:
                               f'incomplete: download it again from {url}') from e
 
 
-# A task: (callable, args, outputs). The call writes ``outputs`` and returns (split, items converted); args[0] is
-# the split. A task whose outputs all exist counts as one converted item of its split and is skipped.
-Task = Tuple[Callable, tuple, Sequence[str]]
+# A task: (callable, args, outputs[, units]). The call writes ``outputs`` and returns (split, units converted);
+# args[0] is the split. A task whose outputs all exist is skipped and counts ``units`` (default 1) for its split.
+Task = tuple
 
 _worker_cache: Dict[str, zipfile.ZipFile] = {}
 
@@ -102,8 +103,7 @@ def worker_zip(path: str) -> zipfile.ZipFile:
 
 
 def _call(task):
-    fn, args, _ = task
-    return fn(*args)
+    return task[0](*task[1])
 
 
 def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Dict[str, int]:
@@ -114,7 +114,7 @@ def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Di
         outputs = task[2]
         if outputs and all(osp.isfile(p) for p in outputs):
             split = task[1][0]
-            counts[split] = counts.get(split, 0) + 1
+            counts[split] = counts.get(split, 0) + (task[3] if len(task) > 3 else 1)
         else:
             todo.append(task)
     skipped = len(tasks) - len(todo)
@@ -154,3 +154,78 @@ def print_summary(counts: Dict[str, int], expected: Optional[Dict[str, int]] = N
 
 def write_split_list(path: str, names: Iterable[str]) -> None:
     atomic_write_bytes(path, ''.join(f'{n}\n' for n in sorted(names)).encode())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# large tiles (ISPRS-style): colour labels -> indices, cut into windows
+# ---------------------------------------------------------------------------------------------------------------
+def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str) -> np.ndarray:
+    """(H, W, 3) RGB colour label -> (H, W) uint8 indices; a colour not in ``palette`` is an error naming it."""
+    code = (label[..., 0].astype(np.uint32) << 16) | (label[..., 1].astype(np.uint32) << 8) | label[..., 2]
+    keys = np.array([(r << 16) | (g << 8) | b for (r, g, b) in palette], np.uint32)
+    values = np.array(list(palette.values()), np.uint8)
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    pos = np.clip(np.searchsorted(keys, code), 0, len(keys) - 1)
+    known = keys[pos] == code
+    if not known.all():
+        ys, xs = (~known).nonzero()
+        colour = tuple(int(v) for v in label[ys[0], xs[0]])
+        n = int((~known).sum())
+        raise ConversionError(f'{where}: colour {colour} at (row {ys[0]}, col {xs[0]}) is not in the dataset '
+                              f'palette {sorted(palette)} ({n} pixel(s) in all); the label file is not the '
+                              'official one or is damaged (lossy re-encoding changes colours)')
+    return values[pos]
+
+
+def read_raster(src: str, where: str) -> np.ndarray:
+    """Read a whole raster (``zip://archive!member`` or a path) as (H, W, C) uint8 with rasterio."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)  # label rasters often carry no georeference
+            with rasterio.open(src) as ds:
+                arr = ds.read()
+    except RasterioIOError as e:
+        raise ConversionError(f'corrupt or unreadable raster: {where} ({e}). Re-download the archive.') from e
+    if arr.dtype != np.uint8:
+        raise ConversionError(f'{where}: expected 8-bit bands, got {arr.dtype}')
+    return arr.transpose(1, 2, 0)
+
+
+def raster_size(src: str, where: str) -> Tuple[int, int]:
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            with rasterio.open(src) as ds:
+                return ds.height, ds.width
+    except RasterioIOError as e:
+        raise ConversionError(f'corrupt or unreadable raster: {where} ({e}). Re-download the archive.') from e
+
+
+def tile_names(prefix: str, boxes: Sequence[Tuple[int, int, int, int]]) -> List[str]:
+    return [f'{prefix}_{y1}_{x1}' for (y1, x1, _, _) in boxes]
+
+
+def convert_tile_pair(split: str, img_src: str, lab_src: Optional[str], palette: Dict[Tuple[int, int, int], int],
+                      boxes: Sequence[Tuple[int, int, int, int]], out_img_dir: str, out_ann_dir: str,
+                      prefix: str, bands: Optional[Sequence[int]] = None):
+    """Cut one large image (and its colour label) into ``boxes`` and write PNG tiles; returns (split, tiles)."""
+    img = read_raster(img_src, img_src)
+    if bands is not None:
+        img = img[..., [b - 1 for b in bands]]
+    lab = None
+    if lab_src is not None:
+        rgb = read_raster(lab_src, lab_src)[..., :3]
+        if rgb.shape[:2] != img.shape[:2]:
+            raise ConversionError(f'image {img_src} is {img.shape[1]}x{img.shape[0]} but its label {lab_src} is '
+                                  f'{rgb.shape[1]}x{rgb.shape[0]}')
+        lab = rgb_to_index(rgb, palette, lab_src)
+    for name, (y1, x1, y2, x2) in zip(tile_names(prefix, boxes), boxes):
+        if lab is not None:
+            atomic_write_png(osp.join(out_ann_dir, f'{name}.png'), lab[y1:y2, x1:x2])
+        atomic_write_png(osp.join(out_img_dir, f'{name}.png'), np.ascontiguousarray(img[y1:y2, x1:x2, ::-1]))
+    return split, len(boxes)

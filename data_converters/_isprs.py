@@ -1,0 +1,131 @@
+"""The ISPRS 2-D labelling converters' shared driver (Potsdam, Vaihingen): archives -> tiled mmseg layout.
+
+Labels are written as class indices 0..5 (impervious_surface, building, low_vegetation, tree, car, clutter) with
+255 for the black boundary of the eroded ground truth, so the dataset classes run with
+``reduce_zero_label=False`` (see configs/_base_/datasets). Test areas go to the ``val`` folders (mmseg's naming).
+
+Presets (``--preset``), each overridable by the individual options:
+  authors  1024 tiles, train stride 512 on the full GT, test stride 1024 on the eroded GT (GeoSeg / D2LS / SCSM)
+  mmseg    512 tiles at stride 256 on the eroded GT for both splits (mmseg's converter, without its
+           stride quirk: its tile origins step by the tile size, so its tiles never overlap)
+Windows follow the slide-inference grid (rsseg_ext.apis.slide_grid): the last row/column is shifted back to end
+at the border, so every tile has the full size and no padding is needed.
+"""
+import argparse
+import os.path as osp
+import re
+import sys
+from typing import Dict, List, Optional, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from rsseg_ext.apis.scene_inferencer import slide_grid  # noqa: E402
+from rsseg_ext.utils.conversion import (ConversionError, convert_tile_pair, open_zip, print_summary,  # noqa: E402
+                                        raster_size, remove_stale_temps, run_tasks, tile_names,
+                                        write_split_list)
+
+CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
+PALETTE = {(255, 255, 255): 0, (0, 0, 255): 1, (0, 255, 255): 2, (0, 255, 0): 3, (255, 255, 0): 4,
+           (255, 0, 0): 5, (0, 0, 0): 255}
+PRESETS = dict(
+    authors=dict(tile=1024, train_stride=512, test_stride=1024, train_gt='full', test_gt='eroded'),
+    mmseg=dict(tile=512, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'))
+
+
+class ISPRSSpec:
+    """What differs between Potsdam and Vaihingen: archive names, member patterns, the split."""
+    name: str
+    url: str
+    image_zip: str
+    gt_zips: Dict[str, str]           # 'full' / 'eroded' -> archive name
+    image_re: str                     # regex on member basenames, group(1) = area id
+    gt_res: Dict[str, str]            # 'full' / 'eroded' -> regex, group(1) = area id
+    splits: Dict[str, List[str]]      # 'train' / 'val' -> area ids
+    bands: Optional[Tuple[int, ...]] = None
+
+
+def _index_members(zip_path: str, pattern: str, spec: ISPRSSpec) -> Dict[str, str]:
+    zf = open_zip(zip_path, spec.name, spec.url)
+    rx = re.compile(pattern)
+    found = {}
+    for m in zf.namelist():
+        mt = rx.search(osp.basename(m))
+        if mt:
+            found[mt.group(1)] = m
+    zf.close()
+    if not found:
+        raise ConversionError(f'{zip_path} has no member matching {pattern!r}: it is not the official '
+                              f'{spec.name} archive {osp.basename(zip_path)} (download it from {spec.url})')
+    return found
+
+
+def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict) -> dict:
+    img_zip = osp.join(raw_dir, spec.image_zip)
+    images = _index_members(img_zip, spec.image_re, spec)
+    gts = {}
+    for kind in {opts['train_gt'], opts['test_gt']}:
+        gts[kind] = (osp.join(raw_dir, spec.gt_zips[kind]),
+                     _index_members(osp.join(raw_dir, spec.gt_zips[kind]), spec.gt_res[kind], spec))
+    tasks, names, expected = [], {}, {}
+    for split, areas in spec.splits.items():
+        kind = opts['train_gt'] if split == 'train' else opts['test_gt']
+        stride = opts['train_stride'] if split == 'train' else opts['test_stride']
+        gt_zip, gt_members = gts[kind]
+        for area in areas:
+            if area not in images:
+                raise ConversionError(f'{img_zip} has no image for area {area}; the archive is incomplete '
+                                      f'(download it again from {spec.url})')
+            if area not in gt_members:
+                raise ConversionError(f'{gt_zip} has no {kind} label for area {area}; the archive is incomplete '
+                                      f'(download it again from {spec.url})')
+            img_src = f'zip://{img_zip}!{images[area]}'
+            lab_src = f'zip://{gt_zip}!{gt_members[area]}'
+            h, w = raster_size(img_src, img_src)
+            boxes = slide_grid(h, w, opts['tile'], stride)
+            tiles = tile_names(area, boxes)
+            out_img = osp.join(out_dir, 'img_dir', split)
+            out_ann = osp.join(out_dir, 'ann_dir', split)
+            outputs = [osp.join(d, f'{t}.png') for t in tiles for d in (out_img, out_ann)]
+            tasks.append((convert_tile_pair,
+                          (split, img_src, lab_src, PALETTE, boxes, out_img, out_ann, area, spec.bands),
+                          outputs, len(boxes)))
+            names.setdefault(split, []).extend(tiles)
+            expected[split] = expected.get(split, 0) + len(boxes)
+    return dict(tasks=tasks, names=names, expected=expected)
+
+
+def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, **opts) -> Tuple[dict, dict]:
+    opts = {**PRESETS[opts.pop('preset', 'authors')], **{k: v for k, v in opts.items() if v is not None}}
+    if osp.isdir(out_dir):
+        stale = remove_stale_temps(out_dir)
+        if stale:
+            print(f'removed {stale} partial file(s) left by an interrupted run')
+    job = collect(spec, raw_dir, out_dir, opts)
+    counts = run_tasks(job['tasks'], nproc=nproc, desc=spec.name)
+    for split, tiles in job['names'].items():
+        write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
+    return counts, job['expected']
+
+
+def main(spec: ISPRSSpec, default_out: str) -> None:
+    parser = argparse.ArgumentParser(description=sys.modules['__main__'].__doc__ + '\n' + __doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('raw_dir', help='folder with the official zip archives as downloaded')
+    parser.add_argument('-o', '--out-dir', default=default_out)
+    parser.add_argument('--nproc', type=int, default=1)
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='authors')
+    parser.add_argument('--tile', type=int)
+    parser.add_argument('--train-stride', type=int)
+    parser.add_argument('--test-stride', type=int)
+    parser.add_argument('--train-gt', choices=['full', 'eroded'])
+    parser.add_argument('--test-gt', choices=['full', 'eroded'])
+    args = parser.parse_args()
+    try:
+        counts, expected = convert(spec, args.raw_dir, args.out_dir, args.nproc, preset=args.preset,
+                                   tile=args.tile, train_stride=args.train_stride, test_stride=args.test_stride,
+                                   train_gt=args.train_gt, test_gt=args.test_gt)
+    except ConversionError as e:
+        sys.exit(f'{spec.name.lower()}: {e}')
+    n_areas = {k: len(v) for k, v in spec.splits.items()}
+    print(f'source tiles: {n_areas} (official split)')
+    print_summary(counts, expected, args.out_dir)

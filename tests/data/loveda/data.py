@@ -1,0 +1,47 @@
+"""Fake LoveDA archives with the official names, nesting and formats (scaled down: 32 px images).
+
+    Train.zip: Train/{Urban,Rural}/{images_png,masks_png}/<id>.png
+    Val.zip:   Val/{Urban,Rural}/{images_png,masks_png}/<id>.png
+    Test.zip:  Test/{Urban,Rural}/images_png/<id>.png
+Masks: uint8, 0 = no-data, 1..7 = classes. Ids are unique across domains and splits (as in the real set).
+"""
+import os.path as osp
+import zipfile
+
+import cv2
+import numpy as np
+
+COUNTS = {'Train': {'Urban': 3, 'Rural': 2}, 'Val': {'Urban': 2, 'Rural': 1}, 'Test': {'Urban': 1, 'Rural': 2}}
+SIZE = 32
+
+
+def png(arr: np.ndarray) -> bytes:
+    return cv2.imencode('.png', arr)[1].tobytes()
+
+
+def make_archives(root: str, seed: int = 0, size: int = SIZE) -> dict:
+    """Write Train.zip, Val.zip, Test.zip under ``root``; returns {split: [ids]}."""
+    rng = np.random.default_rng(seed)
+    next_id, ids = 0, {}
+    for top, domains in COUNTS.items():
+        with zipfile.ZipFile(osp.join(root, f'{top}.zip'), 'w') as zf:
+            for domain, n in domains.items():
+                for _ in range(n):
+                    img_id = str(next_id)
+                    next_id += 1
+                    ids.setdefault(top.lower(), []).append(img_id)
+                    img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+                    zf.writestr(f'{top}/{domain}/images_png/{img_id}.png', png(img))
+                    if top != 'Test':
+                        mask = rng.integers(0, 8, (size, size), dtype=np.uint8)
+                        zf.writestr(f'{top}/{domain}/masks_png/{img_id}.png', png(mask))
+    return ids
+
+
+def rewrite_member(zip_path: str, member: str, data: bytes) -> None:
+    """Replace one member's bytes (to make damaged archives)."""
+    with zipfile.ZipFile(zip_path) as zf:
+        items = [(i, zf.read(i)) for i in zf.infolist()]
+    with zipfile.ZipFile(zip_path, 'w') as zf:
+        for info, payload in items:
+            zf.writestr(info, data if info.filename == member else payload)
