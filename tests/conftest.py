@@ -51,3 +51,13 @@ def tool_env() -> dict:
     env['PORT'] = str(free_port())
     env.setdefault('OMP_NUM_THREADS', '1')
     return env
+
+
+def load_fake_data(name: str):
+    """The fake-archive generator tests/data/<name>/data.py, imported under a unique module name."""
+    import importlib.util
+    path = osp.join(REPO_ROOT, 'tests', 'data', name, 'data.py')
+    spec = importlib.util.spec_from_file_location(f'fake_data_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_fake_data
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tests', 'data', 'isprs'))
 import _isprs  # noqa: E402
-from data import _tif_bytes, make_potsdam, make_vaihingen  # noqa: E402
+
+_fake = load_fake_data('isprs')
+_tif_bytes, make_potsdam, make_vaihingen = _fake._tif_bytes, _fake.make_potsdam, _fake.make_vaihingen
 from potsdam import Potsdam  # noqa: E402
 from vaihingen import Vaihingen  # noqa: E402
 

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_fake_data
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tests', 'data', 'loveda'))
 import loveda  # noqa: E402
-from data import make_archives, png, rewrite_member  # noqa: E402
+
+_fake = load_fake_data('loveda')
+make_archives, png, rewrite_member = _fake.make_archives, _fake.png, _fake.rewrite_member
 
 from rsseg_ext.utils.conversion import TMP_MARK, ConversionError  # noqa: E402
 
