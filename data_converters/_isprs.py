@@ -59,19 +59,28 @@ def _index_members(zip_path: str, pattern: str, spec: ISPRSSpec) -> Dict[str, st
     return found
 
 
-def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict) -> dict:
+def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int = 1,
+            areas: Optional[List[str]] = None) -> dict:
     img_zip = osp.join(raw_dir, spec.image_zip)
+    if areas:
+        unknown = sorted(set(areas) - {a for v in spec.splits.values() for a in v})
+        if unknown:
+            raise ConversionError(f'unknown {spec.name} area(s) {unknown}; known: {spec.splits}')
+    splits = {k: [a for a in v if not areas or a in areas] for k, v in spec.splits.items()}
+    # few source tiles (a subset, a benchmark): split each tile's windows over the workers
+    n_src = sum(len(v) for v in splits.values())
+    chunks = max(1, -(-2 * nproc // max(n_src, 1))) if nproc > 1 else 1
     images = _index_members(img_zip, spec.image_re, spec)
     gts = {}
     for kind in {opts['train_gt'], opts['test_gt']}:
         gts[kind] = (osp.join(raw_dir, spec.gt_zips[kind]),
                      _index_members(osp.join(raw_dir, spec.gt_zips[kind]), spec.gt_res[kind], spec))
     tasks, names, expected = [], {}, {}
-    for split, areas in spec.splits.items():
+    for split, split_areas in splits.items():
         kind = opts['train_gt'] if split == 'train' else opts['test_gt']
         stride = opts['train_stride'] if split == 'train' else opts['test_stride']
         gt_zip, gt_members = gts[kind]
-        for area in areas:
+        for area in split_areas:
             if area not in images:
                 raise ConversionError(f'{img_zip} has no image for area {area}; the archive is incomplete '
                                       f'(download it again from {spec.url})')
@@ -85,22 +94,26 @@ def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict) -> dict:
             tiles = tile_names(area, boxes)
             out_img = osp.join(out_dir, 'img_dir', split)
             out_ann = osp.join(out_dir, 'ann_dir', split)
-            outputs = [osp.join(d, f'{t}.png') for t in tiles for d in (out_img, out_ann)]
-            tasks.append((convert_tile_pair,
-                          (split, img_src, lab_src, PALETTE, boxes, out_img, out_ann, area, spec.bands),
-                          outputs, len(boxes)))
+            step = -(-len(boxes) // chunks)
+            for i in range(0, len(boxes), step):
+                part = boxes[i:i + step]
+                outputs = [osp.join(d, f'{t}.png') for t in tile_names(area, part) for d in (out_img, out_ann)]
+                tasks.append((convert_tile_pair,
+                              (split, img_src, lab_src, PALETTE, part, out_img, out_ann, area, spec.bands),
+                              outputs, len(part)))
             names.setdefault(split, []).extend(tiles)
             expected[split] = expected.get(split, 0) + len(boxes)
     return dict(tasks=tasks, names=names, expected=expected)
 
 
-def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, **opts) -> Tuple[dict, dict]:
+def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, areas: Optional[List[str]] = None,
+            **opts) -> Tuple[dict, dict]:
     opts = {**PRESETS[opts.pop('preset', 'authors')], **{k: v for k, v in opts.items() if v is not None}}
     if osp.isdir(out_dir):
         stale = remove_stale_temps(out_dir)
         if stale:
             print(f'removed {stale} partial file(s) left by an interrupted run')
-    job = collect(spec, raw_dir, out_dir, opts)
+    job = collect(spec, raw_dir, out_dir, opts, nproc, areas)
     counts = run_tasks(job['tasks'], nproc=nproc, desc=spec.name)
     for split, tiles in job['names'].items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
@@ -119,13 +132,15 @@ def main(spec: ISPRSSpec, default_out: str) -> None:
     parser.add_argument('--test-stride', type=int)
     parser.add_argument('--train-gt', choices=['full', 'eroded'])
     parser.add_argument('--test-gt', choices=['full', 'eroded'])
+    parser.add_argument('--areas', nargs='+', help='convert only these areas/tiles (e.g. 2_10 or 1 3 5)')
     args = parser.parse_args()
     try:
-        counts, expected = convert(spec, args.raw_dir, args.out_dir, args.nproc, preset=args.preset,
+        counts, expected = convert(spec, args.raw_dir, args.out_dir, args.nproc, areas=args.areas,
+                                   preset=args.preset,
                                    tile=args.tile, train_stride=args.train_stride, test_stride=args.test_stride,
                                    train_gt=args.train_gt, test_gt=args.test_gt)
     except ConversionError as e:
         sys.exit(f'{spec.name.lower()}: {e}')
-    n_areas = {k: len(v) for k, v in spec.splits.items()}
-    print(f'source tiles: {n_areas} (official split)')
+    n_areas = {k: len([a for a in v if not args.areas or a in args.areas]) for k, v in spec.splits.items()}
+    print(f'source tiles: {n_areas} (official split: {dict((k, len(v)) for k, v in spec.splits.items())})')
     print_summary(counts, expected, args.out_dir)

@@ -127,3 +127,20 @@ def test_dataset_class_reads_output(potsdam_raw, tmp_path):
     assert len(ds) == 14 * len(slide_grid(40, 56, 32, 32))
     gt = ds[0]['data_samples'].gt_sem_seg.data
     assert set(gt.unique().tolist()) <= {0, 1, 2, 3, 4, 5, 255}
+
+
+def test_area_subset_split_over_workers_gives_same_tiles(potsdam_raw, tmp_path):
+    root, _ = potsdam_raw
+    outs = []
+    for nproc in (1, 2):
+        out = str(tmp_path / f'o{nproc}')
+        counts, expected = _isprs.convert(Potsdam(), root, out, nproc=nproc, areas=['2_13'], **TINY)
+        assert counts == expected == dict(val=len(slide_grid(40, 56, 32, 32)))
+        outs.append(out)
+    a, b = (sorted(os.listdir(osp.join(o, 'ann_dir', 'val'))) for o in outs)
+    assert a == b and a
+    for name in a:
+        assert open(osp.join(outs[0], 'ann_dir', 'val', name), 'rb').read() == \
+            open(osp.join(outs[1], 'ann_dir', 'val', name), 'rb').read()
+    with pytest.raises(ConversionError, match='unknown Potsdam area'):
+        _isprs.convert(Potsdam(), root, str(tmp_path / 'x'), areas=['9_99'], **TINY)

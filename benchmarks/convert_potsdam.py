@@ -1,0 +1,107 @@
+"""Our Potsdam converter against mmseg's, on one synthetic Potsdam-like 6000x6000 tile pair, same tiling.
+
+    python benchmarks/convert_potsdam.py [--size 6000] [--tile 512] [--nproc 2] [--work /tmp/potsdam_bench]
+
+Both get the same archives (2_Ortho_RGB.zip + 5_Labels_all_noBoundary.zip holding tile 2_10). mmseg's converter
+(shipped in the mmsegmentation wheel under mmseg/.mim/tools/dataset_converters/potsdam.py) runs with
+--clip_size T --stride_size T (with stride = tile its tile-origin quirk does not matter, so both cut the same
+windows); ours with --tile T --train-stride T --train-gt eroded --areas 2_10 --nproc N. The outputs are compared
+pixel by pixel (mmseg labels 0 = boundary, 1..6 = classes; ours 255 = boundary, 0..5 = classes). Prints both
+wall times; nothing is asserted.
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+import cv2
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+ISPRS_RGB = np.array([[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0], [255, 255, 0], [255, 0, 0]],
+                     np.uint8)
+
+
+def make_archives(raw: str, size: int) -> None:
+    import rasterio
+
+    from rsseg_ext.utils.synthetic import generate_scene
+    img, lab = generate_scene(size, size, seed=7, scale=size / 1024)
+    # synthetic classes -> ISPRS colours (farmland->low veg, building, road->impervious, water->clutter,
+    # forest->tree, bare->impervious), plus a black eroded boundary
+    to_isprs = np.array([2, 1, 0, 5, 3, 0], np.uint8)
+    idx = to_isprs[lab]
+    rgb = ISPRS_RGB[idx]
+    edge = cv2.morphologyEx(idx, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    rgb[edge] = 0
+    for zname, member, arr in [('2_Ortho_RGB.zip', '2_Ortho_RGB/top_potsdam_2_10_RGB.tif', img[..., :3]),
+                               ('5_Labels_all_noBoundary.zip', 'top_potsdam_2_10_label_noBoundary.tif', rgb)]:
+        with tempfile.NamedTemporaryFile(suffix='.tif') as f:
+            with rasterio.open(f.name, 'w', driver='GTiff', height=size, width=size, count=3, dtype='uint8') as d:
+                d.write(arr.transpose(2, 0, 1))
+            with zipfile.ZipFile(osp.join(raw, zname), 'w', zipfile.ZIP_DEFLATED) as zf:
+                zf.write(f.name, member)
+
+
+def timed(cmd) -> float:
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f'failed: {" ".join(cmd)}\n{res.stderr[-3000:]}')
+    return time.perf_counter() - t0
+
+
+def compare(ours: str, theirs: str) -> str:
+    n, bad = 0, []
+    for name in sorted(os.listdir(osp.join(theirs, 'ann_dir', 'train'))):
+        i, j, x1, y1, x2, y2 = name[:-4].split('_')
+        ours_name = f'{i}_{j}_{y1}_{x1}.png'
+        for sub in ('img_dir', 'ann_dir'):
+            a = cv2.imread(osp.join(ours, sub, 'train', ours_name), cv2.IMREAD_UNCHANGED)
+            b = cv2.imread(osp.join(theirs, sub, 'train', name), cv2.IMREAD_UNCHANGED)
+            if sub == 'ann_dir' and a is not None:
+                a = np.where(a == 255, 0, a.astype(np.int32) + 1).astype(np.uint8)
+            if a is None or b is None or a.shape != b.shape or not np.array_equal(a, b):
+                bad.append(f'{sub}/{name}')
+        n += 1
+    ours_n = len(os.listdir(osp.join(ours, 'ann_dir', 'train')))
+    return (f'{n} tiles compared (ours wrote {ours_n}): '
+            + ('identical' if not bad and ours_n == n else f'{len(bad)} differ, e.g. {bad[:3]}'))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--size', type=int, default=6000)
+    parser.add_argument('--tile', type=int, default=512)
+    parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument('--work', default=None)
+    args = parser.parse_args()
+    import mmseg
+    mmseg_tool = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'dataset_converters', 'potsdam.py')
+    work = args.work or tempfile.mkdtemp(prefix='potsdam_bench_')
+    raw = osp.join(work, 'raw')
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(raw)
+    make_archives(raw, args.size)
+    t_theirs = timed([sys.executable, mmseg_tool, raw, '-o', osp.join(work, 'mmseg'), '--clip_size',
+                      str(args.tile), '--stride_size', str(args.tile), '--tmp_dir', work])
+    t_ours = timed([sys.executable, 'data_converters/potsdam.py', raw, '-o', osp.join(work, 'ours'), '--tile',
+                    str(args.tile), '--train-stride', str(args.tile), '--train-gt', 'eroded', '--test-gt', 'eroded',
+                    '--areas', '2_10', '--nproc', str(args.nproc)])
+    print(f'tile pair {args.size}x{args.size}, {args.tile} tiles')
+    print(f'  mmseg tools/dataset_converters/potsdam.py : {t_theirs:7.2f} s')
+    print(f'  data_converters/potsdam.py --nproc {args.nproc}     : {t_ours:7.2f} s  ({t_theirs / t_ours:.2f}x)')
+    print('  ' + compare(osp.join(work, 'ours'), osp.join(work, 'mmseg')))
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
