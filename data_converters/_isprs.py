@@ -17,12 +17,20 @@ import re
 import sys
 from typing import Dict, List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from rsseg_ext.apis.scene_inferencer import slide_grid  # noqa: E402
-from rsseg_ext.utils.conversion import (ConversionError, convert_tile_pair, open_zip, print_summary,  # noqa: E402
-                                        raster_size, remove_stale_temps, run_tasks, tile_names,
-                                        write_split_list)
+from _light import conversion, grid  # noqa: E402  (helpers without the torch/mmseg start-up)
+
+ConversionError = conversion.ConversionError
+convert_tile_pair = conversion.convert_tile_pair
+open_zip = conversion.open_zip
+print_summary = conversion.print_summary
+raster_size = conversion.raster_size
+remove_stale_temps = conversion.remove_stale_temps
+run_tasks = conversion.run_tasks
+tile_names = conversion.tile_names
+write_split_list = conversion.write_split_list
+slide_grid = grid.slide_grid
 
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
 PALETTE = {(255, 255, 255): 0, (0, 0, 255): 1, (0, 255, 255): 2, (0, 255, 0): 3, (255, 255, 0): 4,
@@ -67,9 +75,9 @@ def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int 
         if unknown:
             raise ConversionError(f'unknown {spec.name} area(s) {unknown}; known: {spec.splits}')
     splits = {k: [a for a in v if not areas or a in areas] for k, v in spec.splits.items()}
-    # few source tiles (a subset, a benchmark): split each tile's windows over the workers
+    # fewer source tiles than workers (a subset, a benchmark): one process, tiles encoded by nproc threads
     n_src = sum(len(v) for v in splits.values())
-    chunks = max(1, -(-2 * nproc // max(n_src, 1))) if nproc > 1 else 1
+    threads = nproc if n_src < nproc else 1
     images = _index_members(img_zip, spec.image_re, spec)
     gts = {}
     for kind in {opts['train_gt'], opts['test_gt']}:
@@ -94,16 +102,13 @@ def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int 
             tiles = tile_names(area, boxes)
             out_img = osp.join(out_dir, 'img_dir', split)
             out_ann = osp.join(out_dir, 'ann_dir', split)
-            step = -(-len(boxes) // chunks)
-            for i in range(0, len(boxes), step):
-                part = boxes[i:i + step]
-                outputs = [osp.join(d, f'{t}.png') for t in tile_names(area, part) for d in (out_img, out_ann)]
-                tasks.append((convert_tile_pair,
-                              (split, img_src, lab_src, PALETTE, part, out_img, out_ann, area, spec.bands),
-                              outputs, len(part)))
+            outputs = [osp.join(d, f'{t}.png') for t in tiles for d in (out_img, out_ann)]
+            tasks.append((convert_tile_pair,
+                          (split, img_src, lab_src, PALETTE, boxes, out_img, out_ann, area, spec.bands, threads),
+                          outputs, len(boxes)))
             names.setdefault(split, []).extend(tiles)
             expected[split] = expected.get(split, 0) + len(boxes)
-    return dict(tasks=tasks, names=names, expected=expected)
+    return dict(tasks=tasks, names=names, expected=expected, processes=1 if threads > 1 else nproc)
 
 
 def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, areas: Optional[List[str]] = None,
@@ -114,7 +119,7 @@ def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, areas: 
         if stale:
             print(f'removed {stale} partial file(s) left by an interrupted run')
     job = collect(spec, raw_dir, out_dir, opts, nproc, areas)
-    counts = run_tasks(job['tasks'], nproc=nproc, desc=spec.name)
+    counts = run_tasks(job['tasks'], nproc=job['processes'], desc=spec.name)
     for split, tiles in job['names'].items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
     return counts, job['expected']

@@ -24,11 +24,20 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from rsseg_ext.utils.conversion import (ConversionError, atomic_write_png, decode_image, open_zip,  # noqa: E402
-                                        print_summary, remove_stale_temps, rgb_to_index, run_tasks, worker_zip,
-                                        write_split_list)
+from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
+
+ConversionError = conversion.ConversionError
+atomic_write_png = conversion.atomic_write_png
+decode_image = conversion.decode_image
+open_zip = conversion.open_zip
+print_summary = conversion.print_summary
+remove_stale_temps = conversion.remove_stale_temps
+rgb_to_index = conversion.rgb_to_index
+run_tasks = conversion.run_tasks
+worker_zip = conversion.worker_zip
+write_split_list = conversion.write_split_list
 
 URL = 'https://uavid.nl/'
 ARCHIVE = 'uavid_v1.5_official_release_image.zip'

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import warnings
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from multiprocessing import Pool
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -159,23 +161,27 @@ def write_split_list(path: str, names: Iterable[str]) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # large tiles (ISPRS-style): colour labels -> indices, cut into windows
 # ---------------------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _colour_lut(palette_items: Tuple[Tuple[Tuple[int, int, int], int], ...]) -> np.ndarray:
+    """24-bit colour code -> index (65535 = not in the palette); 32 MiB, built once per palette."""
+    lut = np.full(1 << 24, 0xFFFF, np.uint16)
+    for (r, g, b), v in palette_items:
+        lut[(r << 16) | (g << 8) | b] = v
+    return lut
+
+
 def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str) -> np.ndarray:
     """(H, W, 3) RGB colour label -> (H, W) uint8 indices; a colour not in ``palette`` is an error naming it."""
     code = (label[..., 0].astype(np.uint32) << 16) | (label[..., 1].astype(np.uint32) << 8) | label[..., 2]
-    keys = np.array([(r << 16) | (g << 8) | b for (r, g, b) in palette], np.uint32)
-    values = np.array(list(palette.values()), np.uint8)
-    order = np.argsort(keys)
-    keys, values = keys[order], values[order]
-    pos = np.clip(np.searchsorted(keys, code), 0, len(keys) - 1)
-    known = keys[pos] == code
-    if not known.all():
-        ys, xs = (~known).nonzero()
+    out = _colour_lut(tuple(sorted(palette.items())))[code]
+    unknown = out == 0xFFFF
+    if unknown.any():
+        ys, xs = unknown.nonzero()
         colour = tuple(int(v) for v in label[ys[0], xs[0]])
-        n = int((~known).sum())
         raise ConversionError(f'{where}: colour {colour} at (row {ys[0]}, col {xs[0]}) is not in the dataset '
-                              f'palette {sorted(palette)} ({n} pixel(s) in all); the label file is not the '
-                              'official one or is damaged (lossy re-encoding changes colours)')
-    return values[pos]
+                              f'palette {sorted(palette)} ({int(unknown.sum())} pixel(s) in all); the label file '
+                              'is not the official one or is damaged (lossy re-encoding changes colours)')
+    return out.astype(np.uint8)
 
 
 def read_raster(src: str, where: str) -> np.ndarray:
@@ -212,20 +218,38 @@ def tile_names(prefix: str, boxes: Sequence[Tuple[int, int, int, int]]) -> List[
 
 def convert_tile_pair(split: str, img_src: str, lab_src: Optional[str], palette: Dict[Tuple[int, int, int], int],
                       boxes: Sequence[Tuple[int, int, int, int]], out_img_dir: str, out_ann_dir: str,
-                      prefix: str, bands: Optional[Sequence[int]] = None):
+                      prefix: str, bands: Optional[Sequence[int]] = None, threads: int = 1):
     """Cut one large image (and its colour label) into ``boxes`` and write PNG tiles; returns (split, tiles)."""
-    img = read_raster(img_src, img_src)
+    def read_label():
+        return None if lab_src is None else read_raster(lab_src, lab_src)[..., :3]
+
+    if threads > 1:  # GDAL reads release the GIL: read the label while the image is read
+        with ThreadPoolExecutor(2) as pool:
+            lab_future = pool.submit(read_label)
+            img = read_raster(img_src, img_src)
+            rgb = lab_future.result()
+    else:
+        img, rgb = read_raster(img_src, img_src), read_label()
     if bands is not None:
         img = img[..., [b - 1 for b in bands]]
     lab = None
-    if lab_src is not None:
-        rgb = read_raster(lab_src, lab_src)[..., :3]
+    if rgb is not None:
         if rgb.shape[:2] != img.shape[:2]:
             raise ConversionError(f'image {img_src} is {img.shape[1]}x{img.shape[0]} but its label {lab_src} is '
                                   f'{rgb.shape[1]}x{rgb.shape[0]}')
         lab = rgb_to_index(rgb, palette, lab_src)
-    for name, (y1, x1, y2, x2) in zip(tile_names(prefix, boxes), boxes):
+
+    def write(item):
+        name, (y1, x1, y2, x2) = item
         if lab is not None:
             atomic_write_png(osp.join(out_ann_dir, f'{name}.png'), lab[y1:y2, x1:x2])
         atomic_write_png(osp.join(out_img_dir, f'{name}.png'), np.ascontiguousarray(img[y1:y2, x1:x2, ::-1]))
+
+    items = list(zip(tile_names(prefix, boxes), boxes))
+    if threads > 1:  # PNG encoding releases the GIL: threads share the decoded tile instead of re-reading it
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(write, items))
+    else:
+        for item in items:
+            write(item)
     return split, len(boxes)

@@ -18,8 +18,8 @@ _tif_bytes, make_potsdam, make_vaihingen = _fake._tif_bytes, _fake.make_potsdam,
 from potsdam import Potsdam  # noqa: E402
 from vaihingen import Vaihingen  # noqa: E402
 
-from rsseg_ext.apis.scene_inferencer import slide_grid  # noqa: E402
-from rsseg_ext.utils.conversion import TMP_MARK, ConversionError  # noqa: E402
+slide_grid = _isprs.slide_grid
+TMP_MARK, ConversionError = _isprs.conversion.TMP_MARK, _isprs.ConversionError
 
 TINY = dict(tile=32, train_stride=16, test_stride=32)
 
