@@ -2,12 +2,16 @@
 
     python tools/infer_scene.py CONFIG CKPT IN.tif OUT.tif [--bands 1,2,3] [--window 1024 --overlap 128]
         [--batch N] [--tta flip] [--probs [--probs-dtype uint8|float32]] [--blend gaussian|mean]
-        [--scale S] [--precision fp32|bf16|fp16] [--device cpu] [--force] [--overlay OUT.png]
+        [--scale S] [--precision fp32|bf16|fp16] [--device cpu] [--force] [--resume] [--overlay OUT.png]
 
 OUT.tif: uint8 labels, tiled and deflate-compressed, the input's CRS/transform, input nodata -> 255, the model's
 palette as colour table. --probs also writes OUT_probs.tif (one band per class). --bands are 1-based and in RGB
 order for RGB models. For non-8-bit rasters, --scale multiplies pixel values before the model's normalisation
 (e.g. --scale 0.0255 for reflectance x10000 on a model trained on 8-bit images).
+
+Interrupted runs (Ctrl-C, crash, kill) leave .OUT.tif.partial.tif and the progress file .OUT.tif.resume.json next
+to OUT.tif; rerun the same command with --resume to continue from the last finished 256-row strip (the result is
+byte-identical to an uninterrupted run). Without --resume the leftovers are replaced. See docs/scene_inference.md.
 """
 import argparse
 import os.path as osp
@@ -59,7 +63,8 @@ def parse_args(argv=None):
     p.add_argument('--force', action='store_true', help='overwrite existing outputs')
     p.add_argument('--overlay', default=None, help='also write a colour overlay PNG of the result here')
     p.add_argument('--overlay-size', type=int, default=2048, help='long side of the overlay PNG (default 2048)')
-    p.add_argument('--resume', action='store_true', help='continue an interrupted run (not implemented yet)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue an interrupted run of the same command from its last finished strip')
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow unpickling CKPT (only for files you trust; see tools/test.py)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -68,9 +73,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.resume:
-        sys.exit('infer_scene.py: --resume is not implemented yet; rerun without it (add --force to overwrite '
-                 'a finished output). Interrupted runs leave no partial OUT.tif, only a removed temp file.')
     if not osp.isfile(args.checkpoint):
         sys.exit(f'infer_scene.py: checkpoint {args.checkpoint!r} does not exist')
 
@@ -87,15 +89,20 @@ def main(argv=None):
     model = init_model(args.config, args.checkpoint, device=device)
     inferencer = SceneInferencer(model, window=args.window, overlap=args.overlap, batch=args.batch,
                                  blend=args.blend, tta=args.tta, bands=args.bands, scale=args.scale,
-                                 precision=args.precision, progress=not args.no_progress)
+                                 precision=args.precision, progress=not args.no_progress,
+                                 checkpoint=args.checkpoint)
     t0 = time.time()
     try:
         res = inferencer.infer_file(args.input, args.output, probs=args.probs, probs_dtype=args.probs_dtype,
-                                    force=args.force)
+                                    force=args.force, resume=args.resume)
     except (FileExistsError, FileNotFoundError, ValueError) as e:
         sys.exit(f'infer_scene.py: {e}')
+    except KeyboardInterrupt:
+        sys.exit(f'infer_scene.py: interrupted after {inferencer.rows_done} finished rows; rerun the same command '
+                 'with --resume to continue from there')
     dt = time.time() - t0
-    print(f'labels: {res["out"]}  ({res["windows"]} windows in {dt:.1f} s, strip buffer '
+    resumed = f', resumed at row {res["resumed_from"]}' if res['resumed_from'] else ''
+    print(f'labels: {res["out"]}  ({res["windows"]} windows in {dt:.1f} s{resumed}, strip buffer '
           f'{res["peak_buffer_bytes"] / 2**20:.1f} MiB)')
     if res['probs']:
         print(f'probabilities: {res["probs"]}')

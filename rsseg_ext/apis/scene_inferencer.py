@@ -12,7 +12,9 @@ The one window/slide engine of rsseg_ext. Three layers, each usable on its own:
   so window borders carry almost no weight and no seams appear.
 * :class:`SceneInferencer` -- reads windows of a raster with rasterio (a background thread reads the next batch
   while the model runs), pushes ``batch`` windows at a time through ``model.data_preprocessor`` and
-  ``model.encode_decode`` and writes finished rows to a tiled, deflate-compressed uint8 GeoTIFF. Memory is
+  ``model.encode_decode`` and hands finished rows to a background writer thread (argmax, nodata mask,
+  compression, writes) that fills a tiled, deflate-compressed uint8 GeoTIFF, checkpointing every 256 rows so that
+  an interrupted run can be resumed (``resume=True``, byte-identical result). Memory is
   bounded by the strip buffer, never by the scene: no full-scene logit array is ever allocated by
   :meth:`SceneInferencer.infer_file` (:meth:`SceneInferencer.infer_array`, meant for small in-memory scenes and
   tests, does return full logits).
@@ -27,6 +29,7 @@ dtypes (uint16 reflectance etc.) pass ``scale``: pixel values are *multiplied* b
 number per band) before the preprocessor, e.g. ``scale=255 / 10000`` maps reflectance x10000 to the 0-255 range
 of a model trained on 8-bit images. Without ``scale`` the raw values are used (with a warning for non-uint8).
 """
+import json
 import os
 import os.path as osp
 import queue
@@ -41,7 +44,7 @@ import torch
 
 __all__ = [
     'slide_grid', 'window_weights', 'StripBlender', 'blend_slide', 'SceneInferencer', 'write_overlay_png',
-    'probs_path_for', 'OUTPUT_NODATA', 'MIN_WINDOW'
+    'probs_path_for', 'partial_paths', 'cpu_has_native_bf16', 'OUTPUT_NODATA', 'MIN_WINDOW'
 ]
 
 #: value written for input nodata pixels in the label GeoTIFF (its nodata value)
@@ -51,45 +54,8 @@ MIN_WINDOW = 32
 #: output tile size (pixels) and rows written at once
 TILE = 256
 
-IntPair = Union[int, Tuple[int, int]]
-
-
-def _pair(v: IntPair) -> Tuple[int, int]:
-    if isinstance(v, (tuple, list)):
-        assert len(v) == 2, f'expected an int or a pair, got {v!r}'
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# grid and weights
-# ----------------------------------------------------------------------------------------------------------------
-def slide_grid(height: int, width: int, crop: IntPair, stride: IntPair) -> List[Tuple[int, int, int, int]]:
-    """The windows of mmseg's ``slide_inference``, in its order.
-
-    Args:
-        height, width: scene size.
-        crop: window size ``h`` or ``(h, w)``.
-        stride: step ``s`` or ``(sh, sw)``; ``crop - overlap``.
-
-    Returns:
-        list of ``(y1, x1, y2, x2)`` (end exclusive), row-major. Every window has the size
-        ``(min(crop_h, height), min(crop_w, width))``; the last row/column is shifted back to end at the border.
-        ``y1`` is non-decreasing, which is what lets :class:`StripBlender` finalise rows early.
-    """
-    h_crop, w_crop = _pair(crop)
-    h_stride, w_stride = _pair(stride)
-    if h_stride <= 0 or w_stride <= 0:
-        raise ValueError(f'stride must be positive, got {(h_stride, w_stride)}')
-    h_grids = max(height - h_crop + h_stride - 1, 0) // h_stride + 1
-    w_grids = max(width - w_crop + w_stride - 1, 0) // w_stride + 1
-    windows = []
-    for h_idx in range(h_grids):
-        for w_idx in range(w_grids):
-            y2 = min(h_idx * h_stride + h_crop, height)
-            x2 = min(w_idx * w_stride + w_crop, width)
-            windows.append((max(y2 - h_crop, 0), max(x2 - w_crop, 0), y2, x2))
-    return windows
+# the window grid lives in a torch-free module so that data converters can use it without the whole stack
+from ..utils.grid import IntPair, _pair, slide_grid  # noqa: E402
 
 
 def window_weights(h: int, w: int, blend: str = 'mean', device=None,
@@ -252,7 +218,7 @@ def blend_slide(forward_fn: Callable[[torch.Tensor, List[dict]], torch.Tensor], 
             logits = forward_fn(crops, metas)
             if blender is None:
                 blender = StripBlender(height, width, logits.shape[1], logits.shape[-2], blend, inputs.device,
-                                       dtype=logits.dtype if logits.is_floating_point() else torch.float32)
+                                       dtype=inputs.dtype if inputs.is_floating_point() else torch.float32)
             for win, lg in zip(wins, logits):
                 rel = blender.add(win, lg)
                 if rel is not None:
@@ -351,45 +317,209 @@ class _BatchReader:
                 pass
 
 
-class _RowWriter:
-    """Collects finished label (and probability) rows and writes them in tile-aligned blocks of ``TILE`` rows.
+# ----------------------------------------------------------------------------------------------------------------
+# resumable output: deterministic temp names + an atomically written sidecar
+# ----------------------------------------------------------------------------------------------------------------
+#: version of the sidecar progress file layout
+RESUME_VERSION = 1
 
-    Writing whole tile rows means every compressed tile is written exactly once (no rewritten, orphaned tiles).
+
+def partial_paths(out_path: str) -> Tuple[str, str, str]:
+    """``(temp labels, temp probabilities, sidecar)`` of an output: hidden files next to ``out_path``.
+
+    ``OUT.tif`` -> ``.OUT.tif.partial.tif``, ``.OUT_probs.tif.partial.tif`` and ``.OUT.tif.resume.json``.
+    """
+    d, name = osp.split(osp.abspath(out_path))
+    pname = osp.basename(probs_path_for(out_path))
+    return (osp.join(d, f'.{name}.partial.tif'), osp.join(d, f'.{pname}.partial.tif'),
+            osp.join(d, f'.{name}.resume.json'))
+
+
+def _fsync(path: str):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json_atomic(path: str, obj: dict):
+    """Write ``obj`` to ``path`` so that a crash leaves either the old or the new file, never half of one."""
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _file_facts(path: Optional[str]) -> Optional[dict]:
+    if path is None:
+        return None
+    st = os.stat(path)
+    return dict(path=osp.abspath(path), size=int(st.st_size), mtime_ns=int(st.st_mtime_ns))
+
+
+def cpu_has_native_bf16() -> Optional[bool]:
+    """True/False when ``/proc/cpuinfo`` lists (or lacks) ``avx512_bf16``/``amx_bf16``; None where unknown."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+    except OSError:
+        pass
+    return None
+
+
+_STOP = object()  # writer queue: stop after the items before this one
+
+
+class _SceneWriter:
+    """Background writer: blended logit rows -> labels (+ probabilities) -> GeoTIFF blocks, with a checkpoint.
+
+    Runs in its own thread with its own GDAL handles, so argmax/softmax, deflate compression and disk writes
+    overlap with the model. Rows are written exactly ``TILE`` at a time (every compressed tile written once);
+    after each block both temp files are closed (GDAL writes the tile index), fsync'd, and the sidecar is
+    rewritten atomically with the rows done and the temp files' sizes. That makes the byte sequence of the
+    files a function of the block index only, so a resumed run (temp files truncated back to the sizes of the
+    last checkpoint) ends byte-identical to an uninterrupted run.
+
+    Errors in the thread are kept and re-raised in the caller's thread by :meth:`put` / :meth:`close`.
     """
 
-    def __init__(self, dst, dst_probs=None):
-        self.dst, self.dst_probs = dst, dst_probs
-        self.row0 = 0
+    def __init__(self, inferencer: 'SceneInferencer', in_path: str, bands: Tuple[int, ...], all_valid: bool,
+                 paths: Tuple[str, Optional[str]], sidecar: str, state: dict, start_row: int, height: int,
+                 width: int, probs_dtype: str, maxsize: int = 2):
+        self.inf, self.in_path, self.bands, self.all_valid = inferencer, in_path, bands, all_valid
+        self.tmp_out, self.tmp_probs = paths
+        self.sidecar, self.state = sidecar, state
+        self.row0 = int(start_row)  # first row not yet written
+        self.height, self.width, self.probs_dtype = height, width, probs_dtype
         self.labels: List[np.ndarray] = []
         self.probs: List[np.ndarray] = []
         self.pending = 0
         self.max_pending_rows = 0
+        self.error: Optional[BaseException] = None
+        self.q: 'queue.Queue' = queue.Queue(maxsize=max(1, maxsize))
+        self.thread = threading.Thread(target=self._main, name='rsseg-scene-writer', daemon=True)
+        self.thread.start()
 
-    def add(self, labels: np.ndarray, probs: Optional[np.ndarray]):
-        self.labels.append(labels)
-        if probs is not None:
-            self.probs.append(probs)
-        self.pending += labels.shape[0]
-        self.max_pending_rows = max(self.max_pending_rows, self.pending)
-        if self.pending >= TILE:
-            self._flush(self.pending // TILE * TILE)
-
-    def _flush(self, n: int):
-        from rasterio.windows import Window
-        lab = np.concatenate(self.labels, axis=0)
-        width = lab.shape[1]
-        self.dst.write(lab[None, :n], window=Window(0, self.row0, width, n))
-        self.labels = [lab[n:]] if n < lab.shape[0] else []
-        if self.dst_probs is not None:
-            pr = np.concatenate(self.probs, axis=1)
-            self.dst_probs.write(pr[:, :n], window=Window(0, self.row0, width, n))
-            self.probs = [pr[:, n:]] if n < pr.shape[1] else []
-        self.row0 += n
-        self.pending -= n
+    # -- caller side ------------------------------------------------------------------------------------------
+    def put(self, item: Tuple[int, torch.Tensor]):
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.q.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                if not self.thread.is_alive():
+                    raise RuntimeError('the scene writer thread stopped unexpectedly')
 
     def close(self):
-        if self.pending:
-            self._flush(self.pending)
+        """Write the last rows, wait for the thread and re-raise its error, if any."""
+        self.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self):
+        """Stop after writing the complete blocks of what is already queued (each one checkpointed); the rows of
+        an incomplete block are dropped (a resume computes them again)."""
+        while self.thread.is_alive():
+            try:
+                self.q.put(_STOP, timeout=0.05)
+                break
+            except queue.Full:
+                pass
+        self.thread.join()
+
+    # -- thread side ------------------------------------------------------------------------------------------
+    def _main(self):
+        import rasterio
+        try:
+            self.src = rasterio.open(self.in_path)
+            try:
+                while True:
+                    item = self.q.get()
+                    if item is _STOP:
+                        return
+                    if item is None:
+                        self._drain(final=True)
+                        if self.row0 != self.height:
+                            raise RuntimeError(f'the writer ended at row {self.row0} of {self.height}')
+                        return
+                    self._add(*item)
+            finally:
+                self.src.close()
+        except BaseException as e:  # noqa: B902  handed to the caller
+            self.error = e
+
+    def _add(self, row0: int, logits: torch.Tensor):
+        from rasterio.windows import Window
+        n = logits.shape[1]
+        if row0 + n <= self.row0:  # rows finished before a resume
+            return
+        if row0 < self.row0:
+            logits = logits[:, self.row0 - row0:]
+            row0, n = self.row0, logits.shape[1]
+        expected = self.row0 + self.pending
+        if row0 != expected:
+            raise RuntimeError(f'rows arrive out of order: got row {row0}, expected {expected}')
+        labels = self.inf.labels_from_logits(logits).cpu().numpy()
+        pr = None
+        if self.tmp_probs is not None:
+            p = logits.float().sigmoid() if logits.shape[0] == 1 else logits.float().softmax(0)
+            pr = p.cpu().numpy()
+            if self.probs_dtype == 'uint8':
+                pr = np.rint(pr * 255).astype(np.uint8)
+        if not self.all_valid:
+            m = self.src.read_masks(self.bands, window=Window(0, row0, self.width, n))
+            invalid = ~(m > 0).any(0)
+            labels[invalid] = OUTPUT_NODATA
+            if pr is not None and self.probs_dtype == 'float32':
+                pr[:, invalid] = np.nan
+        self.labels.append(labels)
+        if pr is not None:
+            self.probs.append(pr)
+        self.pending += n
+        self.max_pending_rows = max(self.max_pending_rows, self.pending)
+        self._drain(final=False)
+
+    def _drain(self, final: bool):
+        while self.pending >= TILE or (final and self.pending > 0):
+            self._write_block(min(TILE, self.pending))
+
+    def _write_block(self, n: int):
+        import rasterio
+        from rasterio.windows import Window
+        lab = np.concatenate(self.labels, axis=0) if len(self.labels) > 1 else self.labels[0]
+        self.labels = [lab[n:]] if n < lab.shape[0] else []
+        win = Window(0, self.row0, self.width, n)
+        with rasterio.open(self.tmp_out, 'r+') as dst:
+            dst.write(lab[None, :n], window=win)
+        if self.tmp_probs is not None:
+            pr = np.concatenate(self.probs, axis=1) if len(self.probs) > 1 else self.probs[0]
+            self.probs = [pr[:, n:]] if n < pr.shape[1] else []
+            with rasterio.open(self.tmp_probs, 'r+') as dst:
+                dst.write(pr[:, :n], window=win)
+        self.row0 += n
+        self.pending -= n
+        self.checkpoint()
+
+    def checkpoint(self):
+        """fsync the temp files, then record their sizes and the rows done in the sidecar (atomically)."""
+        sizes = {}
+        for key, p in (('labels', self.tmp_out), ('probs', self.tmp_probs)):
+            if p is not None:
+                _fsync(p)
+                sizes[key] = os.path.getsize(p)
+        self.state['rows_done'] = int(self.row0)
+        self.state['sizes'] = sizes
+        _write_json_atomic(self.sidecar, self.state)
+        self.inf.rows_done = int(self.row0)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -412,22 +542,31 @@ class SceneInferencer:
             rasters. ``None``: values go to the preprocessor unchanged.
         reverse_channels: reverse a 3-band input to BGR before the preprocessor. ``None``: when the
             preprocessor converts BGR to RGB.
-        precision: ``'fp32'`` (exact), ``'bf16'`` or ``'fp16'`` (autocast; faster, not equal output).
-        progress: show a tqdm progress bar over windows.
+        precision: ``'fp32'`` (exact: the model as it is) or the fast modes ``'bf16'`` / ``'fp16'``: autocast
+            to that dtype and the model and its inputs in ``channels_last`` memory format (this converts the
+            model passed in). Faster where the hardware has bf16/fp16 units (CPUs with avx512_bf16/amx, GPUs),
+            slower on CPUs without them (a warning says so); logits differ slightly from fp32, never equal.
+        progress: show a tqdm progress bar over windows (with ETA).
         prefetch: batches read ahead by the background reader thread.
+        checkpoint: path of the model's checkpoint, recorded (path, size) in the resume sidecar so that
+            ``resume=True`` refuses to continue a run made with other weights. Optional.
 
     Attributes (after a run):
         buffer_shape: ``(C, rows, W)`` of the strip accumulator; ``rows`` is at most the window height.
         peak_buffer_bytes: bytes of the strip accumulator + weight sums (allocated once, the engine's largest
             per-scene allocation; the per-batch window logits come on top).
         max_release_rows: most rows released at once by the blender.
-        num_windows: windows processed.
+        num_windows: windows processed (by this call; a resumed run counts only the re-run windows).
+        rows_done: output rows written and checkpointed so far (after an interruption: where ``resume``
+            continues).
+        resumed_from: first row computed by the last :meth:`infer_file` (0 unless it resumed).
     """
 
     def __init__(self, model, window: int = 1024, overlap: int = 128, batch: int = 1, blend: str = 'gaussian',
                  tta: Optional[str] = None, bands: Sequence[int] = (1, 2, 3),
                  scale: Optional[Union[float, Sequence[float]]] = None, reverse_channels: Optional[bool] = None,
-                 precision: str = 'fp32', progress: bool = True, prefetch: int = 2):
+                 precision: str = 'fp32', progress: bool = True, prefetch: int = 2,
+                 checkpoint: Optional[str] = None):
         window, overlap, batch = int(window), int(overlap), int(batch)
         if window < MIN_WINDOW:
             raise ValueError(f'window must be at least {MIN_WINDOW} pixels, got {window}')
@@ -448,10 +587,31 @@ class SceneInferencer:
         self.reverse_channels = reverse_channels
         self.precision = precision
         self.progress, self.prefetch = progress, prefetch
+        self.checkpoint = checkpoint
         self.buffer_shape: Optional[Tuple[int, int, int]] = None
+        self.rows_done = 0
+        self.resumed_from = 0
+        self.max_pending_rows = 0
         self.peak_buffer_bytes = 0
         self.max_release_rows = 0
         self.num_windows = 0
+        self.channels_last = False
+        if precision != 'fp32':
+            self._setup_fast_mode()
+
+    def _setup_fast_mode(self):
+        dev = self.device.type
+        if dev == 'cpu' and self.precision == 'bf16':
+            if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+                raise ValueError("precision='bf16' needs a CPU with bf16 support in oneDNN (AVX-512); this one "
+                                 "has none: use precision='fp32'")
+            if cpu_has_native_bf16() is False:
+                warnings.warn("precision='bf16': this CPU has no native bf16 instructions (avx512_bf16/amx_bf16); "
+                              'oneDNN emulates them and bf16 inference is usually SLOWER than fp32 here')
+        elif dev == 'cpu' and self.precision == 'fp16':
+            warnings.warn("precision='fp16' on CPU is rarely faster than fp32; it is meant for GPUs")
+        self.model.to(memory_format=torch.channels_last)
+        self.channels_last = True
 
     # -- model facts ------------------------------------------------------------------------------------------
     @property
@@ -523,6 +683,8 @@ class SceneInferencer:
         ph, pw = x.shape[-2:]  # a preprocessor with test_cfg size_divisor may pad
         if self.tta == 'flip':
             x = torch.cat([x, x.flip(-1)], dim=0)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         metas = [dict(img_shape=torch.Size((ph, pw)), ori_shape=(h, w), pad_shape=(ph, pw))
                  for _ in range(x.shape[0])]
         with self._autocast():
@@ -534,14 +696,18 @@ class SceneInferencer:
         return logits[..., :h, :w]
 
     # -- engine -----------------------------------------------------------------------------------------------
-    def _run(self, height: int, width: int, batches: Iterator, total: int, desc: str) -> Iterator:
-        """Feed window batches through the model and the blender; yield ``(row0, logits (C, n, W))``."""
+    def _run(self, height: int, width: int, batches: Iterator, total: int, desc: str, origin: int = 0,
+             initial: int = 0) -> Iterator:
+        """Feed window batches through the model and the blender; yield ``(row0, logits (C, n, W))``.
+
+        ``origin``: ``y1`` of the first window (a resumed run); ``initial``: windows done before (progress bar).
+        """
         blender = None
         bar = None
         if self.progress:
             try:
                 from tqdm import tqdm
-                bar = tqdm(total=total, unit='win', desc=desc, dynamic_ncols=True)
+                bar = tqdm(total=total, initial=initial, unit='win', desc=desc, dynamic_ncols=True)
             except ImportError:  # pragma: no cover
                 bar = None
         self.num_windows = 0
@@ -551,7 +717,7 @@ class SceneInferencer:
                     logits = self.forward_windows(self._prepare(arr))
                     if blender is None:
                         blender = StripBlender(height, width, logits.shape[1], logits.shape[-2], self.blend,
-                                               device=logits.device)
+                                               device=logits.device, origin=origin)
                         self.buffer_shape = blender.buffer_shape
                         self.peak_buffer_bytes = blender.buffer_bytes
                     for win, lg in zip(wins, logits):
@@ -598,8 +764,113 @@ class SceneInferencer:
             return (logits[0].sigmoid() > threshold).to(torch.uint8)
         return logits.argmax(0).to(torch.uint8)
 
+    # -- resumable file output --------------------------------------------------------------------------------
+    def _num_classes(self, height: int, width: int) -> int:
+        n = getattr(self.model, 'out_channels', None)
+        if n is None:
+            n = getattr(getattr(self.model, 'decode_head', None), 'out_channels', None)
+        if n is None:  # probe with one blank window
+            h, w = min(self.window, height), min(self.window, width)
+            exp = self.expected_channels() or len(self.bands)
+            with torch.no_grad():
+                n = self.forward_windows([torch.zeros((exp, h, w), dtype=torch.uint8)]).shape[1]
+        return int(n)
+
+    def run_settings(self, in_path: str, bands: Tuple[int, ...], probs: bool, probs_dtype: str, height: int,
+                     width: int) -> dict:
+        """Everything that decides the output of :meth:`infer_file`; a resume must find the same values.
+
+        ``batch`` and the device are not part of it (resuming with a smaller batch after running out of memory
+        is allowed; the result then equals the uninterrupted run within float tolerance).
+        """
+        ckpt = None
+        if self.checkpoint is not None:
+            ckpt = dict(path=osp.abspath(self.checkpoint), size=int(os.path.getsize(self.checkpoint)))
+        settings = dict(
+            input=_file_facts(in_path), height=int(height), width=int(width), bands=list(bands),
+            window=self.window, overlap=self.overlap, blend=self.blend, tta=self.tta, precision=self.precision,
+            scale=self.scale, reverse_channels=self._reverse(len(bands)), probs=bool(probs),
+            probs_dtype=probs_dtype if probs else None, checkpoint=ckpt,
+            model=dict(type=type(self.model).__name__,
+                       params=int(sum(p.numel() for p in self.model.parameters()))),
+            tile=TILE)
+        return json.loads(json.dumps(settings))  # the form it has after a round trip through the sidecar
+
+    @staticmethod
+    def _load_resume(sidecar: str, settings: dict, out_path: str, tmp_out: str, tmp_probs: Optional[str]) -> dict:
+        """Read and check the sidecar, truncate the temp files back to their last checkpoint; return the state."""
+        import rasterio
+        again = f'rerun without --resume (resume=False) to start {osp.basename(out_path)!r} over'
+        try:
+            with open(sidecar) as f:
+                state = json.load(f)
+            saved, rows = state['settings'], int(state['rows_done'])
+            sizes = state['sizes']
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f'cannot resume: the progress file {sidecar!r} is unreadable ({e}); {again}') from None
+        if state.get('version') != RESUME_VERSION:
+            raise ValueError(f'cannot resume: {sidecar!r} has layout version {state.get("version")}, this version '
+                             f'writes {RESUME_VERSION}; {again}')
+
+        def flat(d, pre=''):
+            out = {}
+            for k, v in (d or {}).items():
+                if isinstance(v, dict):
+                    out.update(flat(v, f'{pre}{k}.'))
+                else:
+                    out[f'{pre}{k}'] = v
+            return out
+
+        a, b = flat(saved), flat(settings)
+        diff = [f'{k}: {a.get(k)!r} then, {b.get(k)!r} now' for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        if diff:
+            raise ValueError(f'cannot resume {out_path!r}: the unfinished run used other settings or another input '
+                             f'({"; ".join(diff)}); use the same settings, or {again}')
+        for key, p in (('labels', tmp_out), ('probs', tmp_probs)):
+            if p is None:
+                continue
+            if key not in sizes or not osp.exists(p) or os.path.getsize(p) < int(sizes[key]):
+                raise ValueError(f'cannot resume: the partial file {p!r} is missing or shorter than its last '
+                                 f'checkpoint; {again}')
+            # everything after the last checkpoint is an unfinished block: cut it off
+            os.truncate(p, int(sizes[key]))
+            try:
+                with rasterio.open(p) as ds:
+                    ok = (ds.height, ds.width) == (settings['height'], settings['width'])
+            except rasterio.errors.RasterioIOError:
+                ok = False
+            if not ok:
+                raise ValueError(f'cannot resume: the partial file {p!r} is damaged; {again}')
+        return state
+
+    def _create_outputs(self, src, tmp_out: str, tmp_probs: Optional[str], probs_dtype: str, height: int,
+                        width: int):
+        """Create the empty temp GeoTIFF(s): georeferencing, nodata, colour table, band names."""
+        import rasterio
+        profile = dict(driver='GTiff', width=width, height=height, crs=src.crs, transform=src.transform,
+                       tiled=True, blockxsize=TILE, blockysize=TILE, compress='deflate', BIGTIFF='IF_SAFER',
+                       SPARSE_OK=True)
+        meta = getattr(self.model, 'dataset_meta', None) or {}
+        palette = _palette_from_meta(self.model)
+        with rasterio.open(tmp_out, 'w', count=1, dtype='uint8', nodata=OUTPUT_NODATA, **profile) as dst:
+            # the colour table goes in before any pixel (GDAL cannot change the photometric tag later)
+            if palette is not None:
+                if len(palette) > OUTPUT_NODATA:
+                    raise ValueError(f'{len(palette)} classes do not fit a uint8 map with nodata 255')
+                cmap = {i: (*c, 255) for i, c in enumerate(palette)}
+                cmap[OUTPUT_NODATA] = (0, 0, 0, 0)
+                dst.write_colormap(1, cmap)
+        if tmp_probs is not None:
+            count = self._num_classes(height, width)
+            with rasterio.open(tmp_probs, 'w', count=count, dtype=probs_dtype,
+                               nodata=(np.nan if probs_dtype == 'float32' else None), **profile) as dst:
+                classes = meta.get('classes') if isinstance(meta, dict) else None
+                if classes is not None:
+                    for i, c in enumerate(list(classes)[:count]):
+                        dst.set_band_description(i + 1, str(c))
+
     def infer_file(self, in_path: str, out_path: str, probs: bool = False, probs_dtype: str = 'uint8',
-                   force: bool = False) -> dict:
+                   force: bool = False, resume: bool = False) -> dict:
         """Segment the raster ``in_path`` and write the label GeoTIFF ``out_path``.
 
         Output: one uint8 band, tiled 256x256, deflate-compressed, the input's CRS and transform; input nodata
@@ -608,15 +879,27 @@ class SceneInferencer:
         With ``probs=True`` ``OUT_probs.tif`` gets one band per class: softmax probabilities (sigmoid for a
         single-channel model), ``probs_dtype='uint8'`` as ``round(255 * p)`` (nodata 0 is not set: read the
         label file for the mask) or ``'float32'`` as is (nodata pixels NaN).
-        Both files are written to temporary files in the output folder and renamed at the end, so an
-        interrupted run never leaves a half-written ``out_path``.
+
+        Threads: a reader thread reads the next window batches, the caller's thread runs the model and the
+        blender, a writer thread turns finished rows into labels/probabilities and writes them.
+
+        Interruptions and ``resume``: the files are written as ``.OUT.tif.partial.tif`` (and
+        ``.OUT_probs.tif.partial.tif``) next to ``out_path`` and renamed at the end, so ``out_path`` is never
+        half-written. After every 256 output rows the temp files are closed and fsync'd and the sidecar
+        ``.OUT.tif.resume.json`` is rewritten atomically (input path/size/mtime, every output-affecting setting,
+        the checkpoint's path/size, the rows done, the temp files' sizes). An interrupted run (exception,
+        Ctrl-C, kill, crash) leaves both behind; ``resume=True`` checks that the sidecar matches this call
+        (``ValueError`` naming the differences otherwise), cuts the temp files back to the last checkpoint and
+        continues from the first grid row of windows that touches unwritten rows: the result is byte-identical
+        to an uninterrupted run. Without ``resume`` a leftover temp/sidecar is replaced; with ``resume`` and no
+        sidecar the run starts from the first row (with a warning).
 
         Returns:
-            dict with ``out``, ``probs`` (path or None), ``windows``, ``buffer_shape``, ``peak_buffer_bytes``.
+            dict with ``out``, ``probs`` (path or None), ``windows``, ``buffer_shape``, ``peak_buffer_bytes``,
+            ``resumed_from`` (first row computed).
         """
         import rasterio
         from rasterio.enums import MaskFlags
-        from rasterio.windows import Window
 
         if probs_dtype not in ('uint8', 'float32'):
             raise ValueError(f"probs_dtype must be 'uint8' or 'float32', got {probs_dtype!r}")
@@ -631,10 +914,11 @@ class SceneInferencer:
         out_dir = osp.dirname(out_path)
         if not osp.isdir(out_dir):
             raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
+        tmp_out, tmp_probs_any, sidecar = partial_paths(out_path)
+        tmp_probs = tmp_probs_any if probs else None
 
         src = _open_raster(in_path)
-        tmp_paths = []
-        reader = None
+        reader = writer = None
         try:
             bands = _check_bands(self.bands, src.count, in_path)
             self._check_channels(len(bands))
@@ -644,83 +928,64 @@ class SceneInferencer:
                               '(--scale) if the model was trained on 8-bit images.')
             height, width = src.height, src.width
             all_valid = all(MaskFlags.all_valid in src.mask_flag_enums[b - 1] for b in bands)
-
             grid = slide_grid(height, width, self.window, self.stride)
-            reader = _BatchReader(in_path, bands, self._batches_of(grid), self.prefetch)
+            settings = self.run_settings(in_path, bands, probs, probs_dtype, height, width)
 
-            def tmp_for(path):
-                fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp.tif', dir=out_dir)
-                os.close(fd)
-                tmp_paths.append(tmp)
-                return tmp
-
-            profile = dict(driver='GTiff', width=width, height=height, crs=src.crs, transform=src.transform,
-                           tiled=True, blockxsize=TILE, blockysize=TILE, compress='deflate', BIGTIFF='IF_SAFER')
-            tmp_out = tmp_for(out_path)
-            dst = rasterio.open(tmp_out, 'w', count=1, dtype='uint8', nodata=OUTPUT_NODATA, **profile)
-            dst_probs = None
-            tmp_probs = None
-            try:
-                # the colour table goes in before any pixel (GDAL cannot change the photometric tag later)
-                palette = _palette_from_meta(self.model)
-                if palette is not None:
-                    if len(palette) > OUTPUT_NODATA:
-                        raise ValueError(f'{len(palette)} classes do not fit a uint8 map with nodata 255')
-                    cmap = {i: (*c, 255) for i, c in enumerate(palette)}
-                    cmap[OUTPUT_NODATA] = (0, 0, 0, 0)
-                    dst.write_colormap(1, cmap)
-                writer = None
-                for row0, logits in self._run(height, width, reader, len(grid), osp.basename(in_path)):
-                    n = logits.shape[1]
-                    labels = self.labels_from_logits(logits).cpu().numpy()
-                    pr = None
-                    if probs:
-                        p = logits.sigmoid() if logits.shape[0] == 1 else logits.softmax(0)
-                        pr = p.cpu().numpy()
-                        if probs_dtype == 'uint8':
-                            pr = np.rint(pr * 255).astype(np.uint8)
-                    if not all_valid:
-                        m = src.read_masks(bands, window=Window(0, row0, width, n))
-                        invalid = ~(m > 0).any(0)
-                        labels[invalid] = OUTPUT_NODATA
-                        if pr is not None and probs_dtype == 'float32':
-                            pr[:, invalid] = np.nan
-                    if writer is None:
-                        if probs:
-                            tmp_probs = tmp_for(probs_out)
-                            dst_probs = rasterio.open(
-                                tmp_probs, 'w', count=logits.shape[0], dtype=probs_dtype,
-                                nodata=(np.nan if probs_dtype == 'float32' else None), **profile)
-                        writer = _RowWriter(dst, dst_probs)
-                    writer.add(labels, pr)
-                writer.close()
-                classes = (getattr(self.model, 'dataset_meta', None) or {}).get('classes')
-                if dst_probs is not None and classes is not None:
-                    for i, c in enumerate(list(classes)[:dst_probs.count]):
-                        dst_probs.set_band_description(i + 1, str(c))
-            finally:
-                dst.close()
-                if dst_probs is not None:
-                    dst_probs.close()
+            if resume and osp.exists(sidecar):
+                state = self._load_resume(sidecar, settings, out_path, tmp_out, tmp_probs)
+            else:
+                if resume:
+                    warnings.warn(f'resume: no unfinished run of {out_path!r} to continue ({sidecar!r} does not '
+                                  'exist); starting from the first row')
+                for p in (sidecar, tmp_out, tmp_probs_any):  # a previous unfinished run is replaced
+                    if osp.exists(p):
+                        os.remove(p)
+                self._create_outputs(src, tmp_out, tmp_probs, probs_dtype, height, width)
+                state = dict(version=RESUME_VERSION, settings=settings, rows_done=0, sizes={},
+                             out=out_path, temp=dict(labels=tmp_out, probs=tmp_probs))
+            start_row = int(state['rows_done'])
+            self.resumed_from = self.rows_done = start_row
+            self.num_windows = 0
+            writer = _SceneWriter(self, in_path, bands, all_valid, (tmp_out, tmp_probs), sidecar, state,
+                                  start_row, height, width, probs_dtype)
+            if start_row == 0:
+                writer.checkpoint()  # from here on an interruption leaves a resumable run
+            # the first window touching an unwritten row; its grid row and all later ones are computed again
+            k0 = next((i for i, g in enumerate(grid) if g[2] > start_row), len(grid))
+            if k0 < len(grid):
+                reader = _BatchReader(in_path, bands, self._batches_of(grid[k0:]), self.prefetch)
+                for rel in self._run(height, width, reader, len(grid), osp.basename(in_path), origin=grid[k0][0],
+                                     initial=k0):
+                    writer.put(rel)
+            writer.close()
+            self.max_pending_rows = writer.max_pending_rows
             os.replace(tmp_out, out_path)
-            tmp_paths.remove(tmp_out)
             if tmp_probs is not None:
                 os.replace(tmp_probs, probs_out)
-                tmp_paths.remove(tmp_probs)
-        except (OSError, rasterio.errors.RasterioIOError) as e:
-            if _is_disk_full(e):
+            os.remove(sidecar)
+        except BaseException as e:  # noqa: B902
+            if writer is not None:
+                writer.abort()
+            if reader is not None:
+                reader.close()
+                reader = None
+            if not osp.exists(sidecar):  # nothing resumable: leave nothing behind
+                for p in (tmp_out, tmp_probs):
+                    if p is not None and osp.exists(p):
+                        os.remove(p)
+            if isinstance(e, (OSError, rasterio.errors.RasterioIOError)) and _is_disk_full(e):
+                kept = (f'the rows finished so far (0..{self.rows_done}) are kept in {tmp_out!r}: free space and rerun '
+                        'with --resume (resume=True), or delete it') if osp.exists(sidecar) else \
+                    'nothing was written (temporary files removed)'
                 raise OSError(28, f'writing {out_path!r} failed: no space left on the device of {out_dir!r}; '
-                              'nothing was written (temporary files removed)') from e
+                              f'{kept}') from e
             raise
         finally:
             if reader is not None:
                 reader.close()
             src.close()
-            for t in tmp_paths:
-                if osp.exists(t):
-                    os.remove(t)
         return dict(out=out_path, probs=probs_out, windows=self.num_windows, buffer_shape=self.buffer_shape,
-                    peak_buffer_bytes=self.peak_buffer_bytes)
+                    peak_buffer_bytes=self.peak_buffer_bytes, resumed_from=self.resumed_from)
 
     __call__ = infer_file
 

@@ -47,6 +47,14 @@ def load_runner_cfg(args: argparse.Namespace) -> Config:
 
 
 def prepare_launch(cfg: Config, launcher: str) -> None:
-    """CPU (gloo) fallback when there is no CUDA, and the rank-0-only metrics JSON."""
+    """CPU (gloo) fallback when there is no CUDA, the rank-0-only metrics JSON, and batched slide inference.
+
+    Batched slide: a model ``type='EncoderDecoder'`` (or ``CascadeEncoderDecoder``) whose
+    ``test_cfg=dict(mode='slide', ..., batch_windows=N)`` sets ``batch_windows`` becomes
+    ``BatchedSlideEncoderDecoder``: its slide mode runs N windows per forward through the scene engine
+    (``rsseg_ext.apis``), results equal to mmseg's slide mode (blend ``'mean'``, within 1e-5).
+    """
     setup_cpu_distributed(cfg, launcher)
     use_dist_safe_logger(cfg)
+    from rsseg_ext.models.segmentors.batched_slide import use_batched_slide
+    use_batched_slide(cfg.get('model'))

@@ -1,1 +1,7 @@
-__all__: list = []
+from .batched_slide import (BATCHED_SLIDE_TYPES, BatchedSlideCascadeEncoderDecoder, BatchedSlideEncoderDecoder,
+                            BatchedSlideMixin, use_batched_slide)
+
+__all__: list = [
+    'BatchedSlideMixin', 'BatchedSlideEncoderDecoder', 'BatchedSlideCascadeEncoderDecoder', 'use_batched_slide',
+    'BATCHED_SLIDE_TYPES'
+]
