@@ -6,8 +6,7 @@ Both get the same archives (2_Ortho_RGB.zip + 5_Labels_all_noBoundary.zip holdin
 (shipped in the mmsegmentation wheel under mmseg/.mim/tools/dataset_converters/potsdam.py) runs with
 --clip_size T --stride_size T (with stride = tile its tile-origin quirk does not matter, so both cut the same
 windows); ours with --tile T --train-stride T --train-gt eroded --areas 2_10 --nproc N. The outputs are compared
-pixel by pixel (mmseg labels 0 = boundary, 1..6 = classes; ours 255 = boundary, 0..5 = classes). Prints both
-wall times; nothing is asserted.
+pixel by pixel (both code labels as 0 = boundary, 1..6 = classes). Prints both wall times; nothing is asserted.
 """
 import argparse
 import os
@@ -66,8 +65,6 @@ def compare(ours: str, theirs: str) -> str:
         for sub in ('img_dir', 'ann_dir'):
             a = cv2.imread(osp.join(ours, sub, 'train', ours_name), cv2.IMREAD_UNCHANGED)
             b = cv2.imread(osp.join(theirs, sub, 'train', name), cv2.IMREAD_UNCHANGED)
-            if sub == 'ann_dir' and a is not None:
-                a = np.where(a == 255, 0, a.astype(np.int32) + 1).astype(np.uint8)
             if a is None or b is None or a.shape != b.shape or not np.array_equal(a, b):
                 bad.append(f'{sub}/{name}')
         n += 1

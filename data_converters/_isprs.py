@@ -1,8 +1,9 @@
 """The ISPRS 2-D labelling converters' shared driver (Potsdam, Vaihingen): archives -> tiled mmseg layout.
 
-Labels are written as class indices 0..5 (impervious_surface, building, low_vegetation, tree, car, clutter) with
-255 for the black boundary of the eroded ground truth, so the dataset classes run with
-``reduce_zero_label=False`` (see configs/_base_/datasets). Test areas go to the ``val`` folders (mmseg's naming).
+Labels are written the way mmseg's own converters write them: 0 = the black boundary of the eroded ground truth,
+1..6 = impervious_surface, building, low_vegetation, tree, car, clutter. mmseg's PotsdamDataset / ISPRSDataset
+(``reduce_zero_label=True``, their default) then ignore the boundary and shift the classes to 0..5, so data
+converted by either tool works with the same configs. Test areas go to the ``val`` folders (mmseg's naming).
 
 Presets (``--preset``), each overridable by the individual options:
   authors  1024 tiles, train stride 512 on the full GT, test stride 1024 on the eroded GT (GeoSeg / D2LS / SCSM)
@@ -33,8 +34,8 @@ write_split_list = conversion.write_split_list
 slide_grid = grid.slide_grid
 
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
-PALETTE = {(255, 255, 255): 0, (0, 0, 255): 1, (0, 255, 255): 2, (0, 255, 0): 3, (255, 255, 0): 4,
-           (255, 0, 0): 5, (0, 0, 0): 255}
+PALETTE = {(0, 0, 0): 0, (255, 255, 255): 1, (0, 0, 255): 2, (0, 255, 255): 3, (0, 255, 0): 4, (255, 255, 0): 5,
+           (255, 0, 0): 6}
 PRESETS = dict(
     authors=dict(tile=1024, train_stride=512, test_stride=1024, train_gt='full', test_gt='eroded'),
     mmseg=dict(tile=512, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'))

@@ -40,18 +40,18 @@ def test_potsdam_tiles_labels_and_lists(potsdam_raw, tmp_path):
     per_val = len(slide_grid(40, 56, 32, 32))
     assert counts == expected == dict(train=24 * per_train, val=14 * per_val)
     assert len(os.listdir(osp.join(out, 'img_dir', 'train'))) == 24 * per_train
-    # train uses the full GT, val the eroded one (boundary -> 255)
+    # train uses the full GT, val the eroded one; mmseg's coding: 0 = boundary, 1..6 = classes
     img, idx, full, eroded = truth['2_10']
     y1, x1, y2, x2 = slide_grid(40, 56, 32, 16)[-1]
     lab = cv2.imread(osp.join(out, 'ann_dir', 'train', f'2_10_{y1}_{x1}.png'), cv2.IMREAD_UNCHANGED)
-    assert np.array_equal(lab, idx[y1:y2, x1:x2].astype(np.uint8))
+    assert np.array_equal(lab, idx[y1:y2, x1:x2].astype(np.uint8) + 1)
     tile = cv2.imread(osp.join(out, 'img_dir', 'train', f'2_10_{y1}_{x1}.png'))
     assert np.array_equal(tile[..., ::-1], img[y1:y2, x1:x2])  # stored as a normal RGB PNG
     _, idx_v, _, eroded_v = truth['2_13']
     lab_v = cv2.imread(osp.join(out, 'ann_dir', 'val', '2_13_0_0.png'), cv2.IMREAD_UNCHANGED)
     boundary = (eroded_v[:32, :32] == 0).all(-1)
-    assert (lab_v[boundary] == 255).all() and boundary.any()
-    assert np.array_equal(lab_v[~boundary], idx_v[:32, :32][~boundary])
+    assert (lab_v[boundary] == 0).all() and boundary.any()
+    assert np.array_equal(lab_v[~boundary], idx_v[:32, :32][~boundary] + 1)
     names = open(osp.join(out, 'splits', 'val.txt')).read().split()
     assert len(names) == 14 * per_val and '7_13_0_0' in names
     assert not [f for _, _, fs in os.walk(out) for f in fs if TMP_MARK in f]
@@ -109,8 +109,8 @@ def test_vaihingen_mmseg_preset(tmp_path):
     # mmseg preset: eroded GT for train too
     labs = [cv2.imread(osp.join(out, 'ann_dir', 'train', f), cv2.IMREAD_UNCHANGED)
             for f in os.listdir(osp.join(out, 'ann_dir', 'train'))]
-    assert any((lab == 255).any() for lab in labs)
-    assert set(np.unique(np.concatenate([lab.ravel() for lab in labs]))) <= {0, 1, 2, 3, 4, 5, 255}
+    assert any((lab == 0).any() for lab in labs)
+    assert set(np.unique(np.concatenate([lab.ravel() for lab in labs]))) <= {0, 1, 2, 3, 4, 5, 6}
 
 
 def test_dataset_class_reads_output(potsdam_raw, tmp_path):
@@ -120,9 +120,10 @@ def test_dataset_class_reads_output(potsdam_raw, tmp_path):
     from mmseg.registry import DATASETS
     from mmseg.utils import register_all_modules
     register_all_modules()
-    ds = DATASETS.build(dict(type='PotsdamDataset', data_root=out, reduce_zero_label=False,
+    ds = DATASETS.build(dict(type='PotsdamDataset', data_root=out,  # reduce_zero_label=True (its default)
                              data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-                             pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                             pipeline=[dict(type='LoadImageFromFile'),
+                                       dict(type='LoadAnnotations', reduce_zero_label=True),
                                        dict(type='PackSegInputs')]))
     assert len(ds) == 14 * len(slide_grid(40, 56, 32, 32))
     gt = ds[0]['data_samples'].gt_sem_seg.data
