@@ -23,6 +23,16 @@ NORM = dict(type='BN', requires_grad=True)
 HEADS = {
     'fcn': (dict(type='FCNHead', in_channels=1024, in_index=3, channels=256, num_convs=2, concat_input=True,
                  num_classes=7, norm_cfg=NORM), [128, 256, 512, 1024], [1, 2, 4, 8]),
+    # SCSM on ResNet-50-D8 levels (1/4, then 1/8 x3): the paper's head (C=128, d=64, P=21, M=16, ROPE+)
+    'scsm': (dict(type='SCSMHead', in_channels=2048, in_index=3, channels=128, num_classes=7, norm_cfg=NORM),
+             [256, 512, 1024, 2048], [1, 2, 2, 2]),
+    # LOGCAN++ on plain ResNet-50 levels (1/4 .. 1/32): T=128, 8 heads, 4x4 window grid
+    'logcanplus': (dict(type='LOGCANPlusHead', in_channels=[256, 512, 1024, 2048], in_index=[0, 1, 2, 3],
+                        channels=128, num_classes=7, norm_cfg=NORM), [256, 512, 1024, 2048], [1, 2, 4, 8]),
+    # D2LS on the ConvNeXt-B pyramid (1/4 .. 1/32), same features as 'fcn': C'=256, r=4, L=3; train mode also
+    # runs the static branch (the benchmark backpropagates the dynamic logits)
+    'd2ls': (dict(type='D2LSHead', in_channels=[128, 256, 512, 1024], in_index=[0, 1, 2, 3], channels=256,
+                  num_classes=7), [128, 256, 512, 1024], [1, 2, 4, 8]),
 }
 
 

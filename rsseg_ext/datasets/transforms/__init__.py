@@ -2,3 +2,6 @@ from .geometric import RandomRotate90
 from .loading import LoadRasterImageFromFile
 
 __all__ = ['LoadRasterImageFromFile', 'RandomRotate90']
+from .mosaic import RSMosaic
+from .photometric import RandomBrightnessContrast, Sharpen
+__all__ += ['RSMosaic', 'RandomBrightnessContrast', 'Sharpen']

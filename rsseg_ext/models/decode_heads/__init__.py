@@ -4,3 +4,6 @@ __all__ += ['D2LSHead']
 from .scsm_head import SCSMContext, SCSMHead  # noqa: E402
 
 __all__ += ['SCSMContext', 'SCSMHead']
+from .logcanplus_head import LocalClassAttention, LOGCANPlusHead  # noqa: E402
+
+__all__ += ['LocalClassAttention', 'LOGCANPlusHead']

@@ -13,7 +13,6 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from mmengine.utils import is_list_of
-from mmseg.models.builder import build_loss
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList, add_prefix
@@ -170,7 +169,7 @@ class SCSMHead(BaseDecodeHead):
             pre_loss_decode = [pre_loss_decode]
         if not is_list_of(pre_loss_decode, dict):
             raise TypeError(f'pre_loss_decode must be a dict or a list of dicts, got {type(pre_loss_decode)}')
-        self.pre_loss_decode = nn.ModuleList([build_loss(c) for c in pre_loss_decode])
+        self.pre_loss_decode = nn.ModuleList([MODELS.build(c) for c in pre_loss_decode])
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         """``inputs``: backbone levels -> ``(seg_logits, pre_logits)``, each ``(B, K, h, w)``."""

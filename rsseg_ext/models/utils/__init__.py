@@ -14,3 +14,5 @@ from .dist_ops import all_gather_with_grad
 from .layer_norm_2d import LayerNorm2d
 from .random_fourier_pe import RandomFourierPE
 __all__ += ['CrossAttention', 'all_gather_with_grad', 'LayerNorm2d', 'RandomFourierPE']
+from .local_pretrained import LocalPretrainedInit
+__all__ += ['LocalPretrainedInit']

@@ -4,7 +4,6 @@
 Used by D2LS's two-way interactor (dictionary -> image and image -> dictionary, D2LS Eq. 15 in its released
 form); reusable by any head that needs query/key/value attention between two token sets.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor

@@ -18,7 +18,10 @@ def top_frequencies(num_freqs: int, dct_size: int) -> List[Tuple[int, int]]:
     """The first ``num_freqs`` FcaNet 'top' pairs ``(u, v)``, scaled from the 7x7 grid by ``dct_size // 7``."""
     if not 1 <= num_freqs <= len(FCA_TOP_U):
         raise ValueError(f'num_freqs must be in [1, {len(FCA_TOP_U)}], got {num_freqs}')
-    scale = max(dct_size // 7, 1)
+    if dct_size < 7:
+        raise ValueError(f'the FcaNet frequency list lives on a 7x7 grid; dct_size (the block size) must be >= 7, '
+                         f'got {dct_size}')
+    scale = dct_size // 7
     return [(u * scale, v * scale) for u, v in zip(FCA_TOP_U[:num_freqs], FCA_TOP_V[:num_freqs])]
 
 

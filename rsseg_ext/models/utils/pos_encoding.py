@@ -1,5 +1,4 @@
 """Additive positional encodings for the SCSM Table 9 ablation ("sinusoidal" and "CPVT")."""
-import math
 
 import torch
 import torch.nn as nn
