@@ -1,9 +1,9 @@
 """The `make demo` job: synthetic data -> train -> evaluate -> whole-scene GeoTIFF inference, all on CPU.
 
-    python tools/demo.py [--out demo_outputs] [--iters 120] [--device cpu]
+    python tools/demo.py [--out demo_outputs] [--iters 300] [--device cpu]
 
 1. writes a small synthetic land-cover dataset in mmseg layout and a 4-band (R, G, B, NIR) GeoTIFF scene;
-2. trains configs/demo/fcn_r18-tiny_synthetic.py with the stock tools/train.py;
+2. trains configs/demo/d2ls_convnext-atto_synthetic.py (D2LS head, tiny ConvNeXt) with the stock tools/train.py;
 3. evaluates the checkpoint with tools/test.py (per-class IoU table);
 4. segments the GeoTIFF with tools/infer_scene.py (bands 1,2,3), writing a georeferenced prediction GeoTIFF and a
    colour overlay PNG.
@@ -20,7 +20,7 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-CONFIG = 'configs/demo/fcn_r18-tiny_synthetic.py'
+CONFIG = 'configs/demo/d2ls_convnext-atto_synthetic.py'
 
 
 def run(cmd: list, title: str) -> None:
@@ -35,7 +35,7 @@ def run(cmd: list, title: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='demo_outputs', help='output folder (relative to the repo root)')
-    parser.add_argument('--iters', type=int, default=120, help='training iterations')
+    parser.add_argument('--iters', type=int, default=300, help='training iterations')
     parser.add_argument('--device', default='cpu', help='device for scene inference')
     args = parser.parse_args()
 

@@ -41,6 +41,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmseg.structures import SegDataSample
 
 __all__ = [
     'slide_grid', 'window_weights', 'StripBlender', 'blend_slide', 'SceneInferencer', 'write_overlay_png',
@@ -678,7 +679,9 @@ class SceneInferencer:
     def forward_windows(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Logits ``(N, C, h, w)`` of equally sized windows ``(B, h, w)`` (raw pixels, model channel order)."""
         h, w = inputs[0].shape[-2:]
-        data = self.model.data_preprocessor(dict(inputs=inputs, data_samples=None), False)
+        # data samples are needed by preprocessors that pad at test time (test_cfg size/size_divisor)
+        samples = [SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w))) for _ in inputs]
+        data = self.model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
         x = data['inputs']
         ph, pw = x.shape[-2:]  # a preprocessor with test_cfg size_divisor may pad
         if self.tta == 'flip':

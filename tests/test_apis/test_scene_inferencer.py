@@ -330,3 +330,22 @@ def test_cli(model, scene, tmp_path, monkeypatch, capsys):
         cli.main([cfg_path, ckpt, path, out, '--device', 'cpu', '--no-progress'])
     with pytest.raises(SystemExit, match='force'):  # a finished output is never clobbered, resume or not
         cli.main([cfg_path, ckpt, path, out, '--resume', '--device', 'cpu', '--no-progress'])
+
+
+def test_preprocessor_that_pads_at_test_time(tmp_path):
+    """A config with data_preprocessor.test_cfg (size_divisor), as D2LS's: windows are padded, then cropped back."""
+    from rsseg_ext.apis import SceneInferencer
+    model = build_tiny_model()
+    model.data_preprocessor.test_cfg = dict(size_divisor=32)
+    img = make_image(70, 90, seed=3)
+    inf = SceneInferencer(model, window=48, overlap=8, batch=2, blend='mean', progress=False)
+    logits = inf.infer_array(img)
+    assert logits.shape == (NUM_CLASSES, 70, 90) and torch.isfinite(logits).all()
+    # same numbers as feeding each window by hand through the padding preprocessor
+    y1, x1, y2, x2 = (0, 0, 48, 48)
+    one = inf.forward_windows([torch.from_numpy(img[:, y1:y2, x1:x2].copy())])
+    assert one.shape == (1, NUM_CLASSES, 48, 48)
+    path = str(tmp_path / 'in.tif')
+    write_geotiff(path, img)
+    inf.infer_file(path, str(tmp_path / 'out.tif'))
+    assert osp.isfile(tmp_path / 'out.tif')
