@@ -1,0 +1,26 @@
+"""model-index.yml -> metafiles -> docs/model_zoo.md stay consistent."""
+import os.path as osp
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'misc'))
+import gen_model_zoo  # noqa: E402
+
+
+def test_every_metafile_model_has_a_config_and_clean_results():
+    collections, models = gen_model_zoo.load_models()
+    assert {'D2LS', 'SCSM', 'LOGCAN++'} <= set(collections)
+    names = {m['Name'] for m in models}
+    assert {'d2ls_convnext_loveda', 'scsm_r50-d8_vaihingen', 'logcanplus_r50-d8_potsdam'} <= names
+    for m in models:
+        assert osp.isfile(osp.join(REPO_ROOT, m['Config']))
+
+
+def test_model_zoo_page_is_generated_and_current():
+    res = subprocess.run([sys.executable, 'tools/misc/gen_model_zoo.py', '--check'], cwd=REPO_ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    page = open(osp.join(REPO_ROOT, 'docs', 'model_zoo.md')).read()
+    assert 'Potsdam (5 classes, clutter excluded)' in page and 'tools/publish_model.py' in page
