@@ -5,7 +5,8 @@
 #   train_dataloader = dict(dataset=dict(dataset=dict(datasets=[<the first entry below only>])))
 # Whole 1024x1024 inference; TTA (hflip x scales 0.75..1.5): tools/test.py CONFIG CKPT --tta.
 # Test-server submission: tools/test.py CONFIG CKPT --cfg-options test_dataloader.dataset.data_prefix.img_path=
-#   img_dir/test test_evaluator.format_only=True test_evaluator.output_dir=work_dirs/loveda_test (PNGs 0..6).
+#   img_dir/test test_evaluator.format_only=True test_evaluator.output_dir=work_dirs/loveda_test (PNGs 0..6),
+#   then python tools/misc/make_submission.py loveda work_dirs/loveda_test loveda_submission.zip
 _base_ = [
     '../_base_/models/d2ls_convnext.py', '../_base_/datasets/loveda.py', '../_base_/default_runtime.py'
 ]
