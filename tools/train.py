@@ -16,7 +16,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401  (registers modules, installs the checkpoint loader)
 from mmseg.registry import RUNNERS  # noqa: E402
-from rsseg_ext.engine import teardown_distributed, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine import teardown_distributed, trust_config_checkpoints  # noqa: E402
 from rsseg_ext.engine.cli import (add_runner_args, load_runner_cfg, parse_runner_args,  # noqa: E402
                                   prepare_launch)
 
@@ -33,8 +33,8 @@ def parse_args():
         '--amp', action='store_true', default=False, help='enable automatic-mixed-precision training')
     add_runner_args(
         parser,
-        trust_help='allow unpickling the load_from checkpoint even though no run in its folder recorded it '
-        '(only for files you trust: unpickling runs code from the file)')
+        trust_help='allow unpickling the checkpoints this config names (load_from, pretrained init_cfg '
+        'checkpoints) even though no run recorded them (only for files you trust: unpickling runs code)')
     return parse_runner_args(parser)
 
 
@@ -55,8 +55,8 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
-    if args.trust_checkpoint and cfg.get('load_from'):
-        trust_checkpoint(cfg.load_from)
+    if args.trust_checkpoint:
+        trust_config_checkpoints(cfg)
 
     # the run records the checkpoints it writes, so that its own --resume may unpickle them
     hooks = cfg.get('custom_hooks') or []

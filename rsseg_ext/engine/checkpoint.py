@@ -43,6 +43,33 @@ def trust_checkpoint(path: str) -> None:
     _TRUSTED.add(_key(path))
 
 
+def trust_config_checkpoints(cfg) -> list:
+    """Trust ``load_from`` and every ``init_cfg.checkpoint`` (pretrained backbones) a config names; returns them.
+
+    What ``--trust-checkpoint`` in ``tools/train.py`` does: the files the user's own config points at.
+    """
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            init = node.get('init_cfg')
+            for item in (init if isinstance(init, (list, tuple)) else [init]):
+                if isinstance(item, dict) and isinstance(item.get('checkpoint'), str):
+                    found.append(item['checkpoint'])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(cfg.get('model', {}))
+    if cfg.get('load_from'):
+        found.append(cfg['load_from'])
+    for path in found:
+        trust_checkpoint(path)
+    return found
+
+
 def file_sha256(path: str, chunk: int = 1 << 22) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:

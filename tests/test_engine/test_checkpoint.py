@@ -60,3 +60,18 @@ def test_explicit_trust(tmp_path):
 def test_missing_file_message(tmp_path):
     with pytest.raises(FileNotFoundError, match='can not be found'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def test_trust_config_checkpoints_covers_pretrained_backbones(tmp_path):
+    from mmengine.config import Config
+
+    from rsseg_ext.engine import trust_config_checkpoints
+    backbone = str(tmp_path / 'backbone.pth')
+    _full_ckpt(backbone)
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=dict(type='LocalPretrained', checkpoint=backbone)),
+                                 decode_head=dict(init_cfg=[dict(type='Normal', std=0.01)])),
+                      load_from=None))
+    with pytest.raises(UntrustedCheckpointError):
+        load_checkpoint_file(backbone)
+    assert trust_config_checkpoints(cfg) == [backbone]
+    assert load_checkpoint_file(backbone)['state_dict']['w'].sum() == 2
