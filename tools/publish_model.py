@@ -11,7 +11,6 @@ The config comes from the checkpoint's own ``meta['cfg']`` (written by mmengine 
 ``--config`` is given.
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -24,6 +23,7 @@ from mmengine.config import Config  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
 from rsseg_ext.engine import load_checkpoint_file, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine.checkpoint import file_sha256  # noqa: E402
 from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
 
 
@@ -103,12 +103,8 @@ def publish(in_path: str, out_path: str, config_path: str = None) -> str:
     try:
         torch.save(published, tmp)
         torch.load(tmp, map_location='cpu', weights_only=True)  # the point of publishing: a safe load
-        h = hashlib.sha256()
-        with open(tmp, 'rb') as f:
-            for block in iter(lambda: f.read(1 << 22), b''):
-                h.update(block)
         stem = out_path[:-4] if out_path.endswith('.pth') else out_path
-        final = f'{stem}-{h.hexdigest()[:8]}.pth'
+        final = f'{stem}-{file_sha256(tmp)[:8]}.pth'
         os.replace(tmp, final)
     finally:
         if osp.exists(tmp):

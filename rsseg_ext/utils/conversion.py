@@ -184,32 +184,29 @@ def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], wh
     return out.astype(np.uint8)
 
 
-def read_raster(src: str, where: str) -> np.ndarray:
-    """Read a whole raster (``zip://archive!member`` or a path) as (H, W, C) uint8 with rasterio."""
+def _with_raster(src: str, where: str, fn):
+    """Open ``src`` (``zip://archive!member`` or a path) with rasterio and return ``fn(dataset)``."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', NotGeoreferencedWarning)  # label rasters often carry no georeference
             with rasterio.open(src) as ds:
-                arr = ds.read()
+                return fn(ds)
     except RasterioIOError as e:
         raise ConversionError(f'corrupt or unreadable raster: {where} ({e}). Re-download the archive.') from e
+
+
+def read_raster(src: str, where: str) -> np.ndarray:
+    """Read a whole raster as (H, W, C) uint8."""
+    arr = _with_raster(src, where, lambda ds: ds.read())
     if arr.dtype != np.uint8:
         raise ConversionError(f'{where}: expected 8-bit bands, got {arr.dtype}')
     return arr.transpose(1, 2, 0)
 
 
 def raster_size(src: str, where: str) -> Tuple[int, int]:
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', NotGeoreferencedWarning)
-            with rasterio.open(src) as ds:
-                return ds.height, ds.width
-    except RasterioIOError as e:
-        raise ConversionError(f'corrupt or unreadable raster: {where} ({e}). Re-download the archive.') from e
+    return _with_raster(src, where, lambda ds: (ds.height, ds.width))
 
 
 def tile_names(prefix: str, boxes: Sequence[Tuple[int, int, int, int]]) -> List[str]:

@@ -14,6 +14,8 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
+from .conversion import atomic_write_png
+
 CLASSES = ('farmland', 'building', 'road', 'water', 'forest', 'bare_soil')
 PALETTE = [[250, 230, 120], [230, 30, 30], [160, 160, 160], [40, 90, 230], [20, 130, 40],
            [160, 110, 60]]
@@ -187,20 +189,6 @@ def generate_scene(height: int, width: int, seed: int = 0,
     return np.clip(img, 1, 255).astype(np.uint8), label
 
 
-def _atomic_imwrite(path: str, array: np.ndarray) -> None:
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=osp.splitext(path)[1])
-    os.close(fd)
-    try:
-        if not cv2.imwrite(tmp, array):
-            raise OSError(f'could not write {path}')
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def make_synthetic_dataset(out_dir: str, num_scenes: Dict[str, int] = None, scene_size: int = 512,
                            tile: int = 128, seed: int = 0) -> Dict[str, int]:
     """Write an mmseg-layout dataset: ``img_dir/{split}/*.png`` (RGB) and ``ann_dir/{split}/*.png``.
@@ -225,9 +213,9 @@ def make_synthetic_dataset(out_dir: str, num_scenes: Dict[str, int] = None, scen
                 img, lab = generate_scene(scene_size, scene_size, seed=seed + 1000 * split_idx + s)
                 for nm in names:
                     y, x = (int(v) for v in nm.split('_')[1:])
-                    _atomic_imwrite(osp.join(out_dir, 'img_dir', split, nm + '.png'),
+                    atomic_write_png(osp.join(out_dir, 'img_dir', split, nm + '.png'),
                                     img[y:y + tile, x:x + tile, 2::-1])  # RGB -> BGR for cv2
-                    _atomic_imwrite(osp.join(out_dir, 'ann_dir', split, nm + '.png'),
+                    atomic_write_png(osp.join(out_dir, 'ann_dir', split, nm + '.png'),
                                     lab[y:y + tile, x:x + tile])
             count += len(names)
         counts[split] = count
