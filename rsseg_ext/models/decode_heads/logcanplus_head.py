@@ -4,22 +4,21 @@ the SCSM authors' previous model, used as the baseline.
 Written from the structural description in the SCSM spec (Appendix A); no code was copied.
 """
 import math
-from contextlib import contextmanager
 from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.utils import is_list_of
 from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList, add_prefix
+from mmseg.utils import ConfigType
 
 from ..utils.semantic_mask import SemanticMaskGenerator
+from .pre_logits_mixin import PreLogitsLossMixin
 
 
 @MODELS.register_module()
@@ -135,7 +134,7 @@ class LocalClassAttention(nn.Module):
 
 
 @MODELS.register_module()
-class LOGCANPlusHead(BaseDecodeHead):
+class LOGCANPlusHead(PreLogitsLossMixin, BaseDecodeHead):
     """LOGCAN++ multi-scale head (spec Appendix A).
 
     ``inputs``: 4 levels (strides 4/8/16/32 for a plain ResNet) -> ``(seg_logits (B, K, h1, w1), pre_logits
@@ -175,11 +174,7 @@ class LOGCANPlusHead(BaseDecodeHead):
         self.fuse_convs = nn.ModuleList([ConvModule(2 * t, t, 3, padding=1, **cfg)
                                          for _ in self.in_channels[:-1]])
         self.out_conv = ConvModule(t, t, 3, padding=1, **cfg)
-        if isinstance(pre_loss_decode, dict):
-            pre_loss_decode = [pre_loss_decode]
-        if not is_list_of(pre_loss_decode, dict):
-            raise TypeError(f'pre_loss_decode must be a dict or a list of dicts, got {type(pre_loss_decode)}')
-        self.pre_loss_decode = nn.ModuleList([MODELS.build(c) for c in pre_loss_decode])
+        self._build_pre_losses(pre_loss_decode)
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         xs = self._transform_inputs(inputs)
@@ -196,25 +191,3 @@ class LOGCANPlusHead(BaseDecodeHead):
         fused = sum(resize(o, size=size, mode='bilinear', align_corners=self.align_corners) if o.shape[2:] != size
                     else o for o in outs)
         return self.cls_seg(self.out_conv(fused)), pre_logits
-
-    def predict_by_feat(self, seg_logits: Union[Tensor, Tuple[Tensor, ...]], batch_img_metas: List[dict]) -> Tensor:
-        if isinstance(seg_logits, (tuple, list)):
-            seg_logits = seg_logits[0]
-        return super().predict_by_feat(seg_logits, batch_img_metas)
-
-    @contextmanager
-    def _swap_losses(self, losses: nn.ModuleList):
-        # BaseDecodeHead.loss_by_feat reads self.loss_decode; reuse it unchanged for pred1
-        saved = self.loss_decode
-        self.loss_decode = losses
-        try:
-            yield
-        finally:
-            self.loss_decode = saved
-
-    def loss_by_feat(self, seg_logits: Tuple[Tensor, Tensor], batch_data_samples: SampleList) -> dict:
-        main, pre = seg_logits
-        losses = super().loss_by_feat(main, batch_data_samples)
-        with self._swap_losses(self.pre_loss_decode):
-            losses.update(add_prefix(super().loss_by_feat(pre, batch_data_samples), 'pre'))
-        return losses

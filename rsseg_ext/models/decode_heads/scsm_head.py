@@ -4,7 +4,6 @@ X. Ma et al., "A Novel Scene Coupling Semantic Mask Network for Remote Sensing I
 (arXiv:2501.13130). The authors released no SCSM code; this follows the reconstruction in the project spec
 (docs/methods/scsm.md lists every inferred choice and the argument that switches it).
 """
-from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -12,14 +11,14 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from mmengine.utils import is_list_of
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList, add_prefix
+from mmseg.utils import ConfigType
 
 from ..utils.block_ops import BlockPartition
 from ..utils.scene_coupling_attention import SceneCouplingAttention
 from ..utils.semantic_mask import SemanticMaskGenerator
+from .pre_logits_mixin import PreLogitsLossMixin
 
 KEY_SOURCES = ('local_mask', 'global_mask', 'feature')
 VALUE_SOURCES = ('global_mask', 'feature')
@@ -100,7 +99,7 @@ class SCSMContext(nn.Module):
 
 
 @MODELS.register_module()
-class SCSMHead(BaseDecodeHead):
+class SCSMHead(PreLogitsLossMixin, BaseDecodeHead):
     """Scene Coupling Semantic Mask head (SCSM).
 
     ``inputs[in_index] (B, in_channels, h, w)`` -> ``(seg_logits, pre_logits)``, both ``(B, K, h, w)``:
@@ -165,39 +164,10 @@ class SCSMHead(BaseDecodeHead):
             use_dct=use_dct, num_freqs=num_freqs, dct_reduction=dct_reduction, dct_position=dct_position,
             pos_encoding=pos_encoding, rope_base=rope_base, num_heads=num_heads,
             query_num_convs=query_num_convs, key_num_convs=key_num_convs, value_num_convs=value_num_convs)
-        if isinstance(pre_loss_decode, dict):
-            pre_loss_decode = [pre_loss_decode]
-        if not is_list_of(pre_loss_decode, dict):
-            raise TypeError(f'pre_loss_decode must be a dict or a list of dicts, got {type(pre_loss_decode)}')
-        self.pre_loss_decode = nn.ModuleList([MODELS.build(c) for c in pre_loss_decode])
+        self._build_pre_losses(pre_loss_decode)
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         """``inputs``: backbone levels -> ``(seg_logits, pre_logits)``, each ``(B, K, h, w)``."""
         x = self._transform_inputs(inputs)
         feats, pre_logits = self.context(x)
         return self.cls_seg(feats), pre_logits
-
-    def predict_by_feat(self, seg_logits: Union[Tensor, Tuple[Tensor, ...]], batch_img_metas: List[dict]) -> Tensor:
-        """Main logits only, resized to the input: ``(B, K, H, W)``."""
-        if isinstance(seg_logits, (tuple, list)):
-            seg_logits = seg_logits[0]
-        return super().predict_by_feat(seg_logits, batch_img_metas)
-
-    @contextmanager
-    def _swap_losses(self, losses: nn.ModuleList):
-        # BaseDecodeHead.loss_by_feat reads self.loss_decode; reuse it unchanged for the pre-classification
-        saved = self.loss_decode
-        self.loss_decode = losses
-        try:
-            yield
-        finally:
-            self.loss_decode = saved
-
-    def loss_by_feat(self, seg_logits: Tuple[Tensor, Tensor], batch_data_samples: SampleList) -> dict:
-        """Main losses as ``<loss_name>`` plus ``acc_seg``; pre-classification ones as ``pre.<loss_name>``
-        (Eq. 31: ``L_o + 0.8 L_d``; the segmentor prefixes ``decode.``)."""
-        main, pre = seg_logits
-        losses = super().loss_by_feat(main, batch_data_samples)
-        with self._swap_losses(self.pre_loss_decode):
-            losses.update(add_prefix(super().loss_by_feat(pre, batch_data_samples), 'pre'))
-        return losses
