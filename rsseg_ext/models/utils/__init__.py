@@ -16,3 +16,5 @@ from .random_fourier_pe import RandomFourierPE
 __all__ += ['CrossAttention', 'all_gather_with_grad', 'LayerNorm2d', 'RandomFourierPE']
 from .local_pretrained import LocalPretrainedInit
 __all__ += ['LocalPretrainedInit']
+from .weight_loading import LoadReport, WeightsNotFoundError, load_local_state_dict, load_weights, require_local_file
+__all__ += ['LoadReport', 'WeightsNotFoundError', 'load_local_state_dict', 'load_weights', 'require_local_file']

@@ -1,11 +1,12 @@
 """``init_cfg=dict(type='LocalPretrained', checkpoint=..., prefix=..., source=...)``: mmengine's ``Pretrained``
 initialiser restricted to local files, with an actionable error when the file is missing (nothing downloads)."""
-import os.path as osp
 from typing import Optional
 
 from mmengine.model.weight_init import PretrainedInit
 
 from mmseg.registry import WEIGHT_INITIALIZERS
+
+from .weight_loading import require_local_file
 
 
 @WEIGHT_INITIALIZERS.register_module(name='LocalPretrained')
@@ -26,16 +27,6 @@ class LocalPretrainedInit(PretrainedInit):
         self.source = source
 
     def __call__(self, module) -> None:
-        path = self.checkpoint
-        if '://' in str(path):
-            raise ValueError(f'LocalPretrained takes a local file, got the URL {path!r}: download it yourself '
-                             'and point init_cfg.checkpoint at the file.')
-        if not osp.isfile(osp.expanduser(path)):
-            where = f'\n  Get it from: {self.source}' if self.source else ''
-            raise FileNotFoundError(
-                f'Pretrained weights for {type(module).__name__} not found: {path} '
-                f'(resolved to {osp.abspath(osp.expanduser(path))}).{where}\n'
-                f'  Put the file at that path (relative paths are relative to the directory you run the tools '
-                f'from), or set model.backbone.init_cfg.checkpoint=<your path>, or init_cfg=None to train from '
-                f'scratch. rsseg_ext never downloads weights.')
+        require_local_file(self.checkpoint, f'Pretrained weights for {type(module).__name__}', self.source,
+                           config_key='init_cfg.checkpoint (or init_cfg=None to train from scratch)')
         super().__call__(module)
