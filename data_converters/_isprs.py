@@ -9,6 +9,9 @@ Presets (``--preset``), each overridable by the individual options:
   authors  1024 tiles, train stride 512 on the full GT, test stride 1024 on the eroded GT (GeoSeg / D2LS / SCSM)
   mmseg    512 tiles at stride 256 on the eroded GT for both splits (mmseg's converter, without its
            stride quirk: its tile origins step by the tile size, so its tiles never overlap)
+  ovrsis   256 tiles at stride 256 on the eroded GT, every area (train + val = the OVRSISBench "all" split of
+           RSKT-Seg; the bundle drops the border remainder, 23x23 per Potsdam tile, here the last row/column is
+           border-aligned, 24x24)
 Windows follow the slide-inference grid (rsseg_ext.apis.slide_grid): the last row/column is shifted back to end
 at the border, so every tile has the full size and no padding is needed.
 """
@@ -38,7 +41,8 @@ PALETTE = {(0, 0, 0): 0, (255, 255, 255): 1, (0, 0, 255): 2, (0, 255, 255): 3, (
            (255, 0, 0): 6}
 PRESETS = dict(
     authors=dict(tile=1024, train_stride=512, test_stride=1024, train_gt='full', test_gt='eroded'),
-    mmseg=dict(tile=512, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'))
+    mmseg=dict(tile=512, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'),
+    ovrsis=dict(tile=256, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'))
 
 
 class ISPRSSpec:

@@ -1,5 +1,12 @@
+from .cloud import L8BiomeCloudDataset
+from .dlrsd import DLRSDDataset
+from .gid import GIDDataset
+from .grass import GrassDataset
 from .synthetic import SyntheticLandCoverDataset
 from .uavid import UAVidDataset
+from .udd5 import UDD5Dataset
+from .vdd import VDDDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['SyntheticLandCoverDataset', 'UAVidDataset']
+__all__ = ['L8BiomeCloudDataset', 'DLRSDDataset', 'GIDDataset', 'GrassDataset', 'UDD5Dataset', 'VDDDataset',
+           'SyntheticLandCoverDataset', 'UAVidDataset']

@@ -1,6 +1,7 @@
 # iSAID (aerial instance/semantic segmentation, 16 labels: background + 15 object classes), mmseg's iSAIDDataset
-# (reduce_zero_label=False). Patches in data/iSAID/{img_dir,ann_dir}/{train,val} as written by mmseg's isaid converter
-# (896x896, overlap 384; labels ending in '_instance_color_RGB.png'). Test labels are not public: report on val.
+# (reduce_zero_label=False). Patches in data/iSAID/{img_dir,ann_dir}/{train,val} as written by data_converters/isaid.py
+# (default 896x896 at stride 512 = overlap 384, the same windows as mmseg's isaid converter; labels ending in
+# '_instance_color_RGB.png' hold ids 0..15). Test labels are not public: report on val.
 # The means exclude 'background' (the 15-class foreground mean of SCSM / LOGCAN++ / PFNet in the SCSM paper's
 # Table 3); OA uses all classes. For a 16-class mean set val_evaluator.exclude_classes=None.
 dataset_type = 'iSAIDDataset'

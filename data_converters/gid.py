@@ -1,0 +1,168 @@
+"""Convert the official GID-5 archive (Gaofen Image Dataset, large-scale classification set) to tiled mmseg layout.
+
+    python data_converters/gid.py RAW_DIR -o data/gid [--tile 1024 --stride 1024] [--seed 0] [--nproc 4]
+
+RAW_DIR holds the zip archive(s) of "Large-scale Classification_5classes" as downloaded from
+https://x-ytong.github.io/project/GID.html (members ``.../image_RGB/<scene>.tif`` and
+``.../label_5classes/<scene>_label.tif``; the NIR-RGB images are not used: LoVLANet uses RGB). 150 GF-2 scenes of
+about 7200x6800. Labels are colour TIFFs: black = unlabeled, built-up (255,0,0), farmland (0,255,0), forest
+(0,255,255), meadow (255,255,0), water (0,0,255); they are written as 0 = unlabeled, 1..5 = classes
+(GIDDataset, reduce_zero_label=True). A colour outside this palette is an error naming the colour and pixel.
+
+Split: the paper's 120 train / 30 val scenes with 6 of the val scenes as test; the scene lists are not
+published, so the split is deterministic: scene names sorted, shuffled with --seed (default 0), the first 120
+train, the next 24 val, the last 6 test. The lists are written to splits/scenes_{train,val,test}.txt.
+Tiles: --tile at --stride, the last row/column shifted back to the border (1024/1024: 8x7 = 56 per scene,
+6,720 / 1,344 / 336 tiles). Tile names: <scene>_<y>_<x>.png.
+
+GID-15 (--classes 15): the "Fine Land-cover Classification_15classes" archive (``image_RGB/`` +
+``label_15classes/<scene>_label.tif``), 15 classes + unlabeled with the colours of the GID page (see
+GIDDataset's GID15_METAINFO), same split rule (scaled to the number of scenes) and tiling.
+"""
+import argparse
+import os
+import os.path as osp
+import random
+import re
+import sys
+from typing import Dict, List, Tuple
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _light import conversion, grid  # noqa: E402  (helpers without the torch/mmseg start-up)
+
+ConversionError = conversion.ConversionError
+convert_tile_pair = conversion.convert_tile_pair
+open_zip = conversion.open_zip
+print_summary = conversion.print_summary
+raster_size = conversion.raster_size
+remove_stale_temps = conversion.remove_stale_temps
+run_tasks = conversion.run_tasks
+tile_names = conversion.tile_names
+write_split_list = conversion.write_split_list
+slide_grid = grid.slide_grid
+
+URL = 'https://x-ytong.github.io/project/GID.html'
+PALETTE = {(0, 0, 0): 0, (255, 0, 0): 1, (0, 255, 0): 2, (0, 255, 255): 3, (255, 255, 0): 4, (0, 0, 255): 5}
+# GID-15: 0 = unlabeled, then GIDDataset's GID15_METAINFO order
+PALETTE15 = {c: i for i, c in enumerate([
+    (0, 0, 0), (200, 0, 0), (250, 0, 150), (200, 150, 150), (250, 150, 150), (0, 200, 0), (150, 250, 0),
+    (150, 200, 150), (200, 0, 200), (150, 0, 250), (150, 150, 250), (250, 200, 0), (200, 200, 0), (0, 0, 200),
+    (0, 150, 200), (0, 200, 250)])}
+IMAGE_RE = re.compile(r'(?:^|/)image_RGB/([^/]+)\.tiff?$', re.IGNORECASE)
+LABEL_RES = {5: re.compile(r'(?:^|/)label_5classes/([^/]+)_label\.tiff?$', re.IGNORECASE),
+             15: re.compile(r'(?:^|/)label_15classes/([^/]+)_label\.tiff?$', re.IGNORECASE)}
+SPLIT_SIZES = dict(train=120, val=24, test=6)
+ARCHIVE_NAMES = {5: 'Large-scale Classification_5classes', 15: 'Fine Land-cover Classification_15classes'}
+EXPECTED_SCENES = 150
+
+
+def index_archives(raw_dir: str, classes: int = 5) -> Dict[str, Dict[str, Tuple[str, str]]]:
+    """scene -> {'img': (zip, member), 'lab': (zip, member)} over every zip in ``raw_dir``."""
+    zips = sorted(f for f in (os.listdir(raw_dir) if osp.isdir(raw_dir) else []) if f.lower().endswith('.zip'))
+    if not zips:
+        raise ConversionError(f'no zip archive in {raw_dir}: download "Large-scale Classification_5classes" from '
+                              f'{URL} and pass the folder holding the archive(s) as downloaded')
+    scenes: Dict[str, Dict[str, Tuple[str, str]]] = {}
+    for z in zips:
+        zpath = osp.join(raw_dir, z)
+        zf = open_zip(zpath, 'GID', URL)
+        for m in zf.namelist():
+            for kind, rx in (('img', IMAGE_RE), ('lab', LABEL_RES[classes])):
+                mt = rx.search(m)
+                if mt:
+                    scenes.setdefault(mt.group(1), {})[kind] = (zpath, m)
+        zf.close()
+    if not scenes:
+        archive = ARCHIVE_NAMES[classes]
+        raise ConversionError(f'the archives in {raw_dir} ({", ".join(zips)}) have no image_RGB/*.tif or '
+                              f'label_{classes}classes/*_label.tif members: they are not the official GID '
+                              f'"{archive}" release ({URL})')
+    for scene, kinds in sorted(scenes.items()):
+        if 'img' not in kinds:
+            raise ConversionError(f'label {kinds["lab"][1]} in {kinds["lab"][0]} has no image_RGB/{scene}.tif; '
+                                  'an archive is missing or incomplete')
+        if 'lab' not in kinds:
+            raise ConversionError(f'image {kinds["img"][1]} in {kinds["img"][0]} has no '
+                                  f'label_{classes}classes/{scene}_label.tif; an archive is missing or incomplete')
+    return scenes
+
+
+def split_scenes(scenes: List[str], seed: int) -> Dict[str, List[str]]:
+    """Deterministic 120/24/6 split (scaled down proportionally for a subset, e.g. in tests)."""
+    order = sorted(scenes)
+    random.Random(seed).shuffle(order)
+    n = len(order)
+    n_test = max(1, round(n * SPLIT_SIZES['test'] / EXPECTED_SCENES)) if n >= 3 else 0
+    n_val = max(n_test + 1, round(n * (SPLIT_SIZES['val'] + SPLIT_SIZES['test']) / EXPECTED_SCENES)) - n_test \
+        if n >= 2 else 0
+    n_train = n - n_val - n_test
+    return dict(train=sorted(order[:n_train]), val=sorted(order[n_train:n_train + n_val]),
+                test=sorted(order[n_train + n_val:]))
+
+
+def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride: int = 1024,
+            seed: int = 0, classes: int = 5) -> Tuple[Dict[str, int], Dict[str, int]]:
+    if classes not in LABEL_RES:
+        raise ConversionError(f'--classes must be 5 or 15, got {classes}')
+    if tile <= 0 or stride <= 0:
+        raise ConversionError(f'--tile and --stride must be positive, got {tile} / {stride}')
+    if osp.isdir(out_dir):
+        stale = remove_stale_temps(out_dir)
+        if stale:
+            print(f'removed {stale} partial file(s) left by an interrupted run')
+    scenes = index_archives(raw_dir, classes)
+    palette = PALETTE if classes == 5 else PALETTE15
+    splits = split_scenes(list(scenes), seed)
+    threads = nproc if len(scenes) < nproc else 1
+    tasks, names, expected = [], {}, {}
+    for split, members in splits.items():
+        out_img, out_ann = osp.join(out_dir, 'img_dir', split), osp.join(out_dir, 'ann_dir', split)
+        for scene in members:
+            img_z, img_m = scenes[scene]['img']
+            lab_z, lab_m = scenes[scene]['lab']
+            img_src, lab_src = f'zip://{img_z}!{img_m}', f'zip://{lab_z}!{lab_m}'
+            h, w = raster_size(img_src, img_src)
+            lh, lw = raster_size(lab_src, lab_src)
+            if (lh, lw) != (h, w):
+                raise ConversionError(f'image {img_m} is {w}x{h} but its label {lab_m} is {lw}x{lh}')
+            boxes = slide_grid(h, w, tile, stride)
+            tiles = tile_names(scene, boxes)
+            outputs = [osp.join(d, f'{t}.png') for t in tiles for d in (out_img, out_ann)]
+            tasks.append((convert_tile_pair, (split, img_src, lab_src, palette, boxes, out_img, out_ann, scene,
+                                              (1, 2, 3), threads), outputs, len(boxes)))
+            names.setdefault(split, []).extend(tiles)
+            expected[split] = expected.get(split, 0) + len(boxes)
+        write_split_list(osp.join(out_dir, 'splits', f'scenes_{split}.txt'), members)
+    counts = run_tasks(tasks, nproc=1 if threads > 1 else nproc, desc='GID')
+    for split, tiles in names.items():
+        write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
+    counts['scenes'] = len(scenes)
+    if classes == 5:  # GID-15's scene count depends on the release (10 fine-annotated scenes in the first one)
+        expected['scenes'] = EXPECTED_SCENES
+    return counts, expected
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('raw_dir', help='folder with the GID-5 zip archive(s) as downloaded')
+    parser.add_argument('-o', '--out-dir', default='data/gid')
+    parser.add_argument('--nproc', type=int, default=1)
+    parser.add_argument('--tile', type=int, default=1024)
+    parser.add_argument('--stride', type=int, default=1024)
+    parser.add_argument('--seed', type=int, default=0, help='seed of the scene split (default 0)')
+    parser.add_argument('--classes', type=int, choices=[5, 15], default=5,
+                        help='5: GID-5 (default); 15: GID-15, label_15classes/ of the fine land-cover archive '
+                             '(GIDDataset(variant="gid15"))')
+    args = parser.parse_args()
+    try:
+        counts, expected = convert(args.raw_dir, args.out_dir, args.nproc, args.tile, args.stride, args.seed,
+                                   args.classes)
+    except ConversionError as e:
+        sys.exit(f'gid: {e}')
+    print_summary(counts, expected, args.out_dir)
+    print('(expected tiles assume every scene is converted; the scene count is the official 150)')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,220 @@
+"""Convert the official iSAID downloads (DOTA-v1.0 images + iSAID semantic masks) to tiled mmseg layout.
+
+    python data_converters/isaid.py RAW_DIR -o data/iSAID [--patch 896 --stride 512] [--test copy|tile|skip]
+                                                          [--nproc 4]
+
+RAW_DIR holds the archives as downloaded (https://captain-whu.github.io/iSAID/dataset.html; images are DOTA-v1.0
+https://captain-whu.github.io/DOTA/dataset.html), nothing extracted:
+
+    train/images/part1.zip part2.zip part3.zip      (images/P0000.png ...)
+    train/Semantic_masks/images.zip                  (images/P0000_instance_color_RGB.png ...)
+    val/images/part1.zip
+    val/Semantic_masks/images.zip
+    test/images/part1.zip part2.zip                  (optional; no labels are public)
+
+Output (the layout of mmseg's iSAIDDataset and configs/_base_/datasets/isaid.py):
+
+    OUT/img_dir/{train,val}/P0000_<y1>_<y2>_<x1>_<x2>.png
+    OUT/ann_dir/{train,val}/P0000_<y1>_<y2>_<x1>_<x2>_instance_color_RGB.png   (uint8 ids, despite the name)
+    OUT/img_dir/test/P0000.png                       (--test copy: the raw image, byte for byte)
+    OUT/splits/{train,val,test}.txt, OUT/splits/all.txt (``<split>/<name>``, train + val)
+
+Labels: the iSAID colours become ids 0 = background, 1..15 = ship ... harbor (mmseg's order; the OVRSISBench
+15-class vocabulary is the same order without background). Images smaller than a patch are padded
+bottom/right (image 0, label 255). Windows step by --stride and the last row/column is shifted back to end at
+the border (the windows of mmseg's converter without its duplicates). Protocols:
+
+    --patch 896 --stride 512   (default) mmseg / PointFlow / SCSM: 33,978 train / 11,644 val patches
+    --patch 512 --stride 512   non-overlapping 512 patches
+    --patch 256 --stride 256   the 256x256 crops of the OVRSISBench bundle (its file names P0002_1030_1286_...
+                               show 256 crops; its 18,076 / 6,363 counts are a filtered iSAID-5i subset)
+"""
+import argparse
+import os
+import os.path as osp
+import re
+import sys
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _light import conversion, grid  # noqa: E402  (helpers without the torch/mmseg start-up)
+
+ConversionError = conversion.ConversionError
+atomic_write_bytes = conversion.atomic_write_bytes
+atomic_write_png = conversion.atomic_write_png
+decode_image = conversion.decode_image
+open_zip = conversion.open_zip
+print_summary = conversion.print_summary
+remove_stale_temps = conversion.remove_stale_temps
+rgb_to_index = conversion.rgb_to_index
+run_tasks = conversion.run_tasks
+worker_zip = conversion.worker_zip
+write_split_list = conversion.write_split_list
+slide_grid = grid.slide_grid
+
+URL = 'https://captain-whu.github.io/iSAID/dataset.html'
+LABEL_SUFFIX = '_instance_color_RGB'
+COLOURS = [(0, 0, 0), (0, 0, 63), (0, 63, 63), (0, 63, 0), (0, 63, 127), (0, 63, 191), (0, 63, 255), (0, 127, 63),
+           (0, 127, 127), (0, 0, 127), (0, 0, 191), (0, 0, 255), (0, 191, 127), (0, 127, 191), (0, 127, 255),
+           (0, 100, 155)]
+PALETTE = {c: i for i, c in enumerate(COLOURS)}
+EXPECTED_IMAGES = dict(train=1411, val=458, test=937)
+EXPECTED_PATCHES = {(896, 512): dict(train=33978, val=11644)}
+IMAGE_RE = re.compile(r'(?:^|/)(P\d{4})\.png$')
+LABEL_RE = re.compile(r'(?:^|/)(P\d{4})_instance_color_RGB\.png$')
+
+
+def patch_name(image: str, box: Tuple[int, int, int, int]) -> str:
+    y1, x1, y2, x2 = box
+    return f'{image}_{y1}_{y2}_{x1}_{x2}'
+
+
+def _marker(out_dir: str, split: str, name: str) -> str:
+    return osp.join(out_dir, '.progress', split, f'{name}.done')
+
+
+def _pad(arr: np.ndarray, h: int, w: int, value: int) -> np.ndarray:
+    pad = [(0, max(h - arr.shape[0], 0)), (0, max(w - arr.shape[1], 0))] + [(0, 0)] * (arr.ndim - 2)
+    return np.pad(arr, pad, constant_values=value)
+
+
+def tile_image(split: str, img_src: Tuple[str, str], lab_src: Optional[Tuple[str, str]], out_dir: str,
+               name: str, patch: int, stride: int) -> Tuple[str, int]:
+    """Cut one image (and its colour mask) into patches; returns (split, 1)."""
+    import cv2
+    img_where = f'{img_src[0]}:{img_src[1]}'
+    img = decode_image(worker_zip(img_src[0]).read(img_src[1]), img_where, cv2.IMREAD_COLOR)  # BGR
+    lab = None
+    if lab_src is not None:
+        lab_where = f'{lab_src[0]}:{lab_src[1]}'
+        bgr = decode_image(worker_zip(lab_src[0]).read(lab_src[1]), lab_where, cv2.IMREAD_COLOR)
+        if bgr.shape[:2] != img.shape[:2]:
+            raise ConversionError(f'image {img_where} is {img.shape[1]}x{img.shape[0]} but its mask {lab_where} '
+                                  f'is {bgr.shape[1]}x{bgr.shape[0]}')
+        lab = rgb_to_index(bgr[..., ::-1], PALETTE, lab_where)
+    h, w = max(img.shape[0], patch), max(img.shape[1], patch)
+    img = _pad(img, h, w, 0)  # small images: pad so that every patch has the full size
+    lab = None if lab is None else _pad(lab, h, w, 255)
+    for box in slide_grid(h, w, patch, stride):
+        y1, x1, y2, x2 = box
+        piece = patch_name(name, box)
+        if lab is not None:
+            atomic_write_png(osp.join(out_dir, 'ann_dir', split, f'{piece}{LABEL_SUFFIX}.png'), lab[y1:y2, x1:x2])
+        atomic_write_png(osp.join(out_dir, 'img_dir', split, f'{piece}.png'), np.ascontiguousarray(img[y1:y2,
+                                                                                                         x1:x2]))
+    atomic_write_bytes(_marker(out_dir, split, name), b'')  # all patches are on disk
+    return split, 1
+
+
+def copy_image(split: str, img_src: Tuple[str, str], out_dir: str, name: str) -> Tuple[str, int]:
+    data = worker_zip(img_src[0]).read(img_src[1])
+    decode_image(data, f'{img_src[0]}:{img_src[1]}')  # a corrupt member fails here, not at test time
+    atomic_write_bytes(osp.join(out_dir, 'img_dir', split, f'{name}.png'), data)
+    return split, 1
+
+
+def _index(raw_dir: str, split: str, sub: str, rx: re.Pattern, required: bool) -> Dict[str, Tuple[str, str]]:
+    folder = osp.join(raw_dir, split, sub)
+    zips = sorted(osp.join(folder, f) for f in (os.listdir(folder) if osp.isdir(folder) else [])
+                  if f.lower().endswith('.zip'))
+    if not zips:
+        if not required:
+            return {}
+        raise ConversionError(f'no archive in {folder}: put the official iSAID/DOTA {split} {sub} zips there as '
+                              f'downloaded from {URL} (e.g. {split}/images/part1.zip, '
+                              f'{split}/Semantic_masks/images.zip)')
+    found = {}
+    for zpath in zips:
+        zf = open_zip(zpath, 'iSAID', URL)
+        names = zf.namelist()
+        zf.close()
+        hits = 0
+        for m in names:
+            mt = rx.search(m)
+            if mt:
+                found[mt.group(1)] = (zpath, m)
+                hits += 1
+        if not hits:
+            what = 'P<nnnn>.png images' if sub == 'images' else 'P<nnnn>_instance_color_RGB.png masks'
+            raise ConversionError(f'{zpath} has no {what}: it is not an official iSAID/DOTA {split} {sub} archive '
+                                  f'(download it from {URL})')
+    return found
+
+
+def convert(raw_dir: str, out_dir: str, nproc: int = 1, patch: int = 896, stride: int = 512,
+            test: str = 'copy') -> Tuple[Dict[str, int], Dict[str, int]]:
+    if patch <= 0 or stride <= 0:
+        raise ConversionError(f'--patch and --stride must be positive, got {patch} / {stride}')
+    if test not in ('copy', 'tile', 'skip'):
+        raise ConversionError(f'--test must be copy, tile or skip, got {test!r}')
+    if osp.isdir(out_dir):
+        stale = remove_stale_temps(out_dir)
+        if stale:
+            print(f'removed {stale} partial file(s) left by an interrupted run')
+    for zf in conversion._worker_cache.values():  # handles of an earlier run in this process may be stale
+        zf.close()
+    conversion._worker_cache.clear()
+    tasks, images = [], {}
+    for split in ('train', 'val'):
+        imgs = _index(raw_dir, split, 'images', IMAGE_RE, True)
+        labs = _index(raw_dir, split, 'Semantic_masks', LABEL_RE, True)
+        for name in sorted(set(imgs) | set(labs)):
+            if name not in imgs:
+                raise ConversionError(f'mask {labs[name][1]} in {labs[name][0]} has no image {name}.png in '
+                                      f'{osp.join(raw_dir, split, "images")}; an archive is missing or incomplete')
+            if name not in labs:
+                raise ConversionError(f'image {imgs[name][1]} in {imgs[name][0]} has no mask '
+                                      f'{name}{LABEL_SUFFIX}.png in {osp.join(raw_dir, split, "Semantic_masks")}')
+            tasks.append((tile_image, (split, imgs[name], labs[name], out_dir, name, patch, stride),
+                          [_marker(out_dir, split, name)]))
+        images[split] = sorted(imgs)
+    if test != 'skip':
+        imgs = _index(raw_dir, 'test', 'images', IMAGE_RE, False)
+        for name in sorted(imgs):
+            if test == 'copy':
+                tasks.append((copy_image, ('test', imgs[name], out_dir, name),
+                              [osp.join(out_dir, 'img_dir', 'test', f'{name}.png')]))
+            else:
+                tasks.append((tile_image, ('test', imgs[name], None, out_dir, name, patch, stride),
+                              [_marker(out_dir, 'test', name)]))
+        if imgs:
+            images['test'] = sorted(imgs)
+    counts = run_tasks(tasks, nproc=nproc, desc='iSAID')
+    every = []
+    for split, names in images.items():
+        wanted = set(names)
+        folder = osp.join(out_dir, 'img_dir', split)
+        pieces = sorted(f[:-4] for f in os.listdir(folder) if f.endswith('.png') and f.split('_')[0] in wanted)
+        write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), pieces)
+        if split != 'test':
+            counts[f'{split} patches'] = len(pieces)
+            every += [f'{split}/{p}' for p in pieces]
+    write_split_list(osp.join(out_dir, 'splits', 'all.txt'), every)
+    expected = {k: v for k, v in EXPECTED_IMAGES.items() if k in images}
+    expected.update({f'{k} patches': v for k, v in EXPECTED_PATCHES.get((patch, stride), {}).items()})
+    return counts, expected
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('raw_dir', help='folder holding {train,val,test}/images/*.zip and '
+                                        '{train,val}/Semantic_masks/*.zip as downloaded')
+    parser.add_argument('-o', '--out-dir', default='data/iSAID')
+    parser.add_argument('--nproc', type=int, default=1)
+    parser.add_argument('--patch', type=int, default=896, help='patch size (default 896)')
+    parser.add_argument('--stride', type=int, default=512, help='window step (default 512 = overlap 384)')
+    parser.add_argument('--test', choices=['copy', 'tile', 'skip'], default='copy',
+                        help='test images: copy whole (default, as mmseg), tile like train/val, or skip')
+    args = parser.parse_args()
+    try:
+        counts, expected = convert(args.raw_dir, args.out_dir, args.nproc, args.patch, args.stride, args.test)
+    except ConversionError as e:
+        sys.exit(f'isaid: {e}')
+    print_summary(counts, expected, args.out_dir)
+
+
+if __name__ == '__main__':
+    main()
