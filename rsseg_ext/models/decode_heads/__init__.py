@@ -7,3 +7,7 @@ __all__ += ['SCSMContext', 'SCSMHead']
 from .logcanplus_head import LocalClassAttention, LOGCANPlusHead  # noqa: E402
 
 __all__ += ['LocalClassAttention', 'LOGCANPlusHead']
+from .lovlanet_head import LoVLANetHead  # noqa: E402
+
+__all__ += ['LoVLANetHead']
+

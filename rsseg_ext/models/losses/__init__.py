@@ -5,3 +5,7 @@ from .dict_contrastive_loss import DictContrastiveLoss
 from .multiclass_dice_loss import MultiClassDiceLoss
 from .soft_cross_entropy_loss import SoftCrossEntropyLoss
 __all__ += ['DictContrastiveLoss', 'MultiClassDiceLoss', 'SoftCrossEntropyLoss']
+from .vl_align_loss import VLAlignLoss, vl_align_loss  # noqa: E402
+
+__all__ += ['VLAlignLoss', 'vl_align_loss']
+
