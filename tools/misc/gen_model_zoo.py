@@ -34,6 +34,33 @@ python tools/infer_scene.py configs/<method>/<config>.py <config>-<sha>.pth scen
 ```
 or `load_from='<config>-<sha>.pth'` in a config, or `mmseg.apis.init_model(config, checkpoint)` after
 `import rsseg_ext`.
+
+The same works with **stock mmsegmentation's** `tools/test.py` (from an mmseg checkout) once rsseg_ext is
+pip-installed: every config here sets `custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)`,
+which registers our models, datasets and metrics before the config is built (without it mmseg reports
+"X is not in the mmseg::model registry"). For a config of your own, add that line and `default_scope = 'mmseg'`:
+```bash
+cd mmsegmentation && python tools/test.py /path/to/rsseg_ext/configs/<method>/<config>.py <config>-<sha>.pth
+```
+Only full training checkpoints (`work_dirs/.../iter_N.pth`, which pickle Python objects) need
+`--trust-checkpoint` in our tools; publish them first.
+
+## Converting released and pretrained weights
+`tools/model_converters/<name>.py SRC DST [--config CONFIG] [--cfg-options ...]` writes `{'state_dict', 'meta'}`
+(loads with `weights_only=True`) and prints a report: keys dropped on purpose (with the reason), source keys no rule
+covers, and, against `--config`'s model, the target keys left unset / unexpected / of another shape. An incomplete
+conversion is refused (exit status 1) unless `--allow-partial`; a file of the wrong kind fails with exit status 2
+naming its keys. Nothing downloads: SRC is a local file. Pickled training checkpoints (Lightning) need
+`--trust-checkpoint` (only for files you trust).
+
+| source | script | result | use it with |
+|---|---|---|---|
+| D2LS release (`XavierJiezou/D2LS`, Lightning `.ckpt`, `net.` keys) | `d2ls2mmseg.py` (`--legacy-sam-blocks` keeps the never-run SAM blocks) | full D2LS model | `tools/test.py configs/d2ls/d2ls_convnext_loveda.py DST --cfg-options model.backbone.type=ConvNeXtNoOutNorm` (the release has no per-stage output norms) |
+| LOGCAN++ release (`xwmaxwma/rssegmentation`, Lightning `.ckpt`) | `logcanplus2mmseg.py` | full LOGCAN++ model | `tools/test.py configs/logcanplus/logcanplus_r50-d8_<dataset>.py DST --cfg-options model.backbone.type=ResNet` (7x7-stem ResNet-50); same weights, not bit-identical outputs (see the script) |
+| torchvision / timm ConvNeXt ImageNet | `convnext2mmpretrain.py` (layout detected; `--no-head`) | `backbone.*` (+ `head.fc`) | `init_cfg=dict(type='LocalPretrained', checkpoint=DST, prefix='backbone.')` of a `mmpretrain.ConvNeXt` / `ConvNeXtNoOutNorm` backbone |
+| DINO ViT (e.g. ViT-B/8, RS-DINO `RSIB.pth`; plain or full training checkpoint) | `dino2mmpretrain.py` (`--target mmpretrain` or `rsseg`) | `backbone.*` of `mmpretrain.VisionTransformer`, or `DINOViTEncoder` keys | `LocalPretrained(prefix='backbone.')`, or `DINOViTEncoder(checkpoint=DST)` (RSKT-Seg's `dino`) |
+| OpenAI CLIP (TorchScript `.pt`), RemoteCLIP `.pt`, open_clip `.bin` / `.safetensors` / training checkpoints | `clip2openclip.py` (`--model-name`, `--text-only`) | plain open_clip state dict, checked strictly | `OpenCLIPTextEncoder(checkpoint=DST)` / `OpenCLIPDenseBackbone(checkpoint=DST)` |
+| torchvision VGG16 ImageNet | `vgg2mmpretrain.py` (`--no-fc`) | `backbone.*` of `mmpretrain.VGG` + fc6/fc7 as `decode_head.conv6/conv7` | `FCN8sHead` configs (`LocalPretrained`) |
 """
 
 

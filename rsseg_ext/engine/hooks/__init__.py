@@ -5,4 +5,6 @@ __all__ = ['CheckpointManifestHook', 'DistSafeLoggerHook']
 from .text_vocabulary_hook import TextVocabularyHook  # noqa: E402
 
 __all__ += ['TextVocabularyHook']
+from .vocabulary_hook import VocabularyHook  # noqa: E402
 
+__all__ += ['VocabularyHook']

@@ -2,4 +2,9 @@ __all__: list = []
 from .kk_vit import NKKViT  # noqa: E402
 
 __all__ += ['NKKViT']
+from .dino_vit import DINOViTEncoder  # noqa: E402
+from .openclip_dense import OpenCLIPDenseBackbone  # noqa: E402
+from .openclip_intermediate import OpenCLIPIntermediateEncoder  # noqa: E402
+
+__all__ += ['DINOViTEncoder', 'OpenCLIPDenseBackbone', 'OpenCLIPIntermediateEncoder']
 

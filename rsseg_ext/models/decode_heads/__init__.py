@@ -10,4 +10,7 @@ __all__ += ['LocalClassAttention', 'LOGCANPlusHead']
 from .lovlanet_head import LoVLANetHead  # noqa: E402
 
 __all__ += ['LoVLANetHead']
+from .rskt_head import RSKTHead  # noqa: E402
+
+__all__ += ['RSKTHead']
 

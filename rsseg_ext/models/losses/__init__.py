@@ -8,4 +8,6 @@ __all__ += ['DictContrastiveLoss', 'MultiClassDiceLoss', 'SoftCrossEntropyLoss']
 from .vl_align_loss import VLAlignLoss, vl_align_loss  # noqa: E402
 
 __all__ += ['VLAlignLoss', 'vl_align_loss']
+from .ov_bce_loss import OpenVocabBCELoss  # noqa: E402
 
+__all__ += ['OpenVocabBCELoss']

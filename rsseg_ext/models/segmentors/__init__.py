@@ -5,3 +5,6 @@ __all__: list = [
     'BatchedSlideMixin', 'BatchedSlideEncoderDecoder', 'BatchedSlideCascadeEncoderDecoder', 'use_batched_slide',
     'BATCHED_SLIDE_TYPES'
 ]
+from .rskt_seg import RSKTSeg  # noqa: E402
+
+__all__ += ['RSKTSeg']

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
+from ..utils.qkv_split import split_in_proj_state_dict
 from ..utils.weight_loading import load_local_state_dict, load_weights
 
 __all__ = ['OpenCLIPTextEncoder', 'build_open_clip']
@@ -30,7 +31,6 @@ CLIP_WEIGHT_SOURCES = {
     'RemoteCLIP': 'https://huggingface.co/chendelong/RemoteCLIP (RemoteCLIP-ViT-B-32.pt / -ViT-L-14.pt / -RN50.pt)',
     'openai': 'the OpenAI CLIP release (e.g. ViT-B-16.pt from https://github.com/openai/CLIP, clip/clip.py _MODELS)',
 }
-
 
 def build_open_clip(model_name: str = 'ViT-B-32', model_cfg: Optional[dict] = None,
                     force_quick_gelu: bool = False) -> torch.nn.Module:
@@ -55,7 +55,6 @@ def build_open_clip(model_name: str = 'ViT-B-32', model_cfg: Optional[dict] = No
                          f'rsseg_ext supports the CLIP BPE text towers (ViT-B-32, ViT-B-16, ViT-L-14, RN50, ...).')
     # pretrained=None: architecture only; a pretrained *tag* would trigger a hub download
     return open_clip.create_model(model_name, pretrained=None, force_quick_gelu=force_quick_gelu, device='cpu')
-
 
 @MODELS.register_module()
 class OpenCLIPTextEncoder(BaseModule):
@@ -137,6 +136,8 @@ class OpenCLIPTextEncoder(BaseModule):
             resize_text_pos_embed(sd, self.clip)  # another context length; other widths are reported below
         if 'logit_scale' in sd and sd['logit_scale'].ndim != self.clip.logit_scale.ndim:
             sd['logit_scale'] = sd['logit_scale'].reshape(self.clip.logit_scale.shape)
+        # a tower whose attention was split into q/k/v Parameters (RSKT-Seg q/v fine-tuning) reads packed files
+        sd = split_in_proj_state_dict(sd, self.clip.state_dict().keys())
         try:  # strict: a wrong file changes nothing
             load_weights(self.clip, sd, key_map=keep, strict=True, what=f'CLIP weights {self.checkpoint}',
                          ignore_missing=lambda k: k.startswith('logit_bias'))

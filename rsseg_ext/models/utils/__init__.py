@@ -18,3 +18,5 @@ from .local_pretrained import LocalPretrainedInit
 __all__ += ['LocalPretrainedInit']
 from .weight_loading import LoadReport, WeightsNotFoundError, load_local_state_dict, load_weights, require_local_file
 __all__ += ['LoadReport', 'WeightsNotFoundError', 'load_local_state_dict', 'load_weights', 'require_local_file']
+from .qkv_split import set_qv_trainable, split_in_proj_state_dict, split_mha_in_proj  # noqa: E402
+__all__ += ['set_qv_trainable', 'split_in_proj_state_dict', 'split_mha_in_proj']

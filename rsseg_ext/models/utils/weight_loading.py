@@ -21,10 +21,8 @@ from mmengine.logging import print_log
 
 __all__ = ['require_local_file', 'load_local_state_dict', 'load_weights', 'LoadReport', 'WeightsNotFoundError']
 
-
 class WeightsNotFoundError(FileNotFoundError):
     """A weights file the model needs is not where the config says."""
-
 
 def require_local_file(path: Optional[str], what: str = 'weights', source: Optional[str] = None,
                        config_key: Optional[str] = None) -> str:
@@ -49,7 +47,6 @@ def require_local_file(path: Optional[str], what: str = 'weights', source: Optio
             f'are relative to the directory you run the tools from).' + _hint(source, config_key))
     return full
 
-
 def _hint(source: Optional[str], config_key: Optional[str]) -> str:
     out = ''
     if source:
@@ -58,16 +55,16 @@ def _hint(source: Optional[str], config_key: Optional[str]) -> str:
         out += f'\n  Or point {config_key}=<your path> at your copy.'
     return out + '\n  rsseg_ext never downloads weights.'
 
-
 _CONTAINER_KEYS = ('state_dict', 'model', 'module', 'model_state', 'state_dict_ema')
 
-
 def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str] = None,
-                          config_key: Optional[str] = None) -> Dict[str, torch.Tensor]:
+                          config_key: Optional[str] = None, trusted: bool = False) -> Dict[str, torch.Tensor]:
     """Read a local weights file into a flat ``{key: tensor}`` dict on the CPU.
 
     Safe by default: ``torch.load(weights_only=True)``; checkpoints that need full unpickling (mmengine
     checkpoints holding config objects) must go through :mod:`rsseg_ext.engine.checkpoint`'s trust policy first.
+    ``trusted=True`` (the user vouched for the file, e.g. ``--trust-checkpoint`` of a model converter) unpickles
+    it (``weights_only=False``): some third-party training checkpoints (Lightning) pickle Python objects.
     """
     full = require_local_file(path, what, source, config_key)
     try:
@@ -78,7 +75,7 @@ def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str
             # OpenAI CLIP releases are TorchScript archives: jit.load reads TorchScript, not arbitrary pickles
             obj = torch.jit.load(full, map_location='cpu')
         else:
-            obj = torch.load(full, map_location='cpu', weights_only=True)
+            obj = torch.load(full, map_location='cpu', weights_only=not trusted)
     except Exception as e:  # noqa: BLE001 -- re-raised with the file named
         raise RuntimeError(f'Could not read the {what} at {full}: {type(e).__name__}: {e}\n  Is it a complete '
                            f'PyTorch/safetensors weights file (not an HTML page or a partial download)? A full training checkpoint '
@@ -100,13 +97,11 @@ def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str
         sd = {k[len('module.'):]: v for k, v in sd.items()}
     return sd
 
-
 def _is_torchscript(path: str) -> bool:
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as z:
         return any(n.split('/', 1)[-1] == 'constants.pkl' for n in z.namelist())
-
 
 @dataclass
 class LoadReport:
@@ -131,9 +126,7 @@ class LoadReport:
         return (f'loaded {len(self.loaded)} tensors' + fmt('missing in the file', self.missing) +
                 fmt('unexpected in the file', self.unexpected) + fmt('shape mismatch', self.mismatched))
 
-
 KeyMap = Union[None, Callable[[str], Optional[str]], Mapping[str, str]]
-
 
 def map_keys(state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = None,
              key_map: KeyMap = None) -> Dict[str, torch.Tensor]:
@@ -158,7 +151,6 @@ def map_keys(state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = Non
         if k is not None:
             out[k] = v
     return out
-
 
 def load_weights(module: nn.Module, state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = None,
                  key_map: KeyMap = None, strict: bool = False, ignore_missing: Callable[[str], bool] = None,

@@ -1,0 +1,195 @@
+"""DINO ViT (RSKT-Seg's frozen RS-DINO ViT-B/8, §2.4) with the DINO/timm parameter names.
+
+Written out (about 80 lines) instead of wrapping timm, which rsseg_ext does not depend on: the parameter names are
+the ones of the official DINO ``vision_transformer.py`` and of timm's ``VisionTransformer`` (``cls_token``,
+``pos_embed``, ``patch_embed.proj``, ``blocks.i.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}``, ``norm``), so
+a DINO checkpoint's ``teacher`` weights load after stripping the ``module.``/``backbone.`` prefixes.
+"""
+import argparse
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mmseg.registry import MODELS
+from ..utils.clip_vit import resize_clip_pos_embed
+from ..utils.weight_loading import load_weights, require_local_file
+
+__all__ = ['DINOViTEncoder', 'load_dino_checkpoint']
+
+RS_DINO_SOURCE = ('RSIB.pth, the "Remote-Sensing Image Backbone" DINO ViT-B/8 of GSNet (Ye et al., AAAI 2025), linked '
+                  'from the RSKT-Seg README (github.com/LiBingyu01/RSKT-Seg)')
+
+
+class _Attention(nn.Module):
+
+    def __init__(self, dim: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        x = F.scaled_dot_product_attention(q, k, v)  # scale head_dim^-0.5, as DINO
+        return self.proj(x.transpose(1, 2).reshape(b, n, c))
+
+
+class _Mlp(nn.Module):
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class _Block(nn.Module):
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, eps: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = _Attention(dim, num_heads)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = _Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class _PatchEmbed(nn.Module):
+
+    def __init__(self, patch_size: int, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, patch_size, patch_size)
+
+
+def load_dino_checkpoint(path: str, checkpoint_key: Optional[str] = 'teacher',
+                         strip_prefixes: Sequence[str] = ('module.', 'backbone.'),
+                         config_key: str = 'model.dino.checkpoint') -> dict:
+    """Read a DINO-format checkpoint: ``{checkpoint_key: {prefix + name: tensor}}`` (full DINO training checkpoints
+    also hold ``args``, an ``argparse.Namespace``, allowed for the safe loader) or a plain state dict."""
+    full = require_local_file(path, 'RS-DINO ViT weights', RS_DINO_SOURCE, config_key)
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            obj = torch.load(full, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001 -- re-raised with the file named
+        raise RuntimeError(f'Could not read the DINO weights at {full}: {type(e).__name__}: {e}') from e
+    if checkpoint_key and isinstance(obj, dict) and isinstance(obj.get(checkpoint_key), dict):
+        obj = obj[checkpoint_key]
+    elif isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    sd = {}
+    for k, v in obj.items():
+        if not isinstance(v, torch.Tensor):
+            continue
+        for p in strip_prefixes:
+            if k.startswith(p):
+                k = k[len(p):]
+        sd[k] = v
+    return sd
+
+
+@MODELS.register_module()
+class DINOViTEncoder(BaseModule):
+    """DINO ViT -> LayerNorm'ed intermediate patch maps (``get_intermediate_layers(norm=True)`` of DINO).
+
+    Args:
+        patch_size, embed_dim, depth, num_heads, mlp_ratio: ViT-B/8 by default (qkv bias, LN eps 1e-6, CLS token).
+        pretrain_img_size: the grid the position embedding is stored at (224 -> 28 x 28); it is resized
+            bicubically to the working grid on every forward (``size=(48, 48)``; the original's hard-coded
+            ``scale_factor=1.717857`` differs negligibly).
+        input_size: square working size (384 -> 48 x 48 tokens).
+        out_indices: 0-based blocks returned (RSKT-Seg: (3, 7) guidance, 11 cost map).
+        final_norm_on_all: apply the final ``norm`` to every returned block (DINO's ``get_intermediate_layers``).
+        checkpoint: local DINO weights (RS-DINO ``RSIB.pth``); loaded by ``init_weights``.
+        checkpoint_key, strip_prefixes: where the backbone weights sit in the file.
+        finetune: ``'frozen'`` (paper), ``'attention'`` (``attn.qkv.weight`` + ``pos_embed``, Table 6) or ``'full'``.
+        allow_random_init: allow ``checkpoint=None``.
+
+    Input: the CLIP-normalised image (spec §2.1: DINO does not get ImageNet normalisation). ``forward(x (B,3,H,W))``
+    -> list of ``(B, D, g, g)`` with ``g = input_size / patch_size``.
+    """
+
+    def __init__(self,
+                 patch_size: int = 8,
+                 embed_dim: int = 768,
+                 depth: int = 12,
+                 num_heads: int = 12,
+                 mlp_ratio: float = 4.0,
+                 pretrain_img_size: int = 224,
+                 input_size: int = 384,
+                 out_indices: Sequence[int] = (3, 7, 11),
+                 final_norm_on_all: bool = True,
+                 checkpoint: Optional[str] = None,
+                 checkpoint_key: Optional[str] = 'teacher',
+                 strip_prefixes: Sequence[str] = ('module.', 'backbone.'),
+                 finetune: str = 'frozen',
+                 allow_random_init: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if checkpoint is None and not allow_random_init:
+            raise ValueError(f'DINOViTEncoder needs checkpoint=<local weights file> (or allow_random_init=True). '
+                             f'Get {RS_DINO_SOURCE}.')
+        if finetune not in ('frozen', 'attention', 'full'):
+            raise ValueError(f"finetune must be 'frozen', 'attention' or 'full', got {finetune!r}")
+        self.patch_size = patch_size
+        self.input_size = int(input_size)
+        self.out_indices = tuple(int(i) for i in out_indices)
+        self.final_norm_on_all = final_norm_on_all
+        self.checkpoint, self.checkpoint_key, self.strip_prefixes = checkpoint, checkpoint_key, tuple(strip_prefixes)
+        self.finetune = finetune
+        g = pretrain_img_size // patch_size
+        self.patch_embed = _PatchEmbed(patch_size, embed_dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, g * g + 1, embed_dim))
+        self.blocks = nn.ModuleList(_Block(embed_dim, num_heads, mlp_ratio, 1e-6) for _ in range(depth))
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        self._set_trainable()
+
+    def _set_trainable(self) -> None:
+        self.requires_grad_(self.finetune == 'full')
+        if self.finetune == 'attention':
+            self.pos_embed.requires_grad_(True)
+            for blk in self.blocks:
+                blk.attn.qkv.weight.requires_grad_(True)
+
+    @property
+    def frozen(self) -> bool:
+        return self.finetune == 'frozen'
+
+    def init_weights(self) -> None:
+        if self.checkpoint is None:
+            return
+        sd = load_dino_checkpoint(self.checkpoint, self.checkpoint_key, self.strip_prefixes)
+        # DINO-head keys (head.*) and anything else outside the backbone are reported as unexpected and skipped
+        load_weights(self, sd, key_map=lambda k: None if k.startswith('head.') else k, strict=True,
+                     what=f'RS-DINO weights {self.checkpoint}')
+
+    def train(self, mode: bool = True) -> 'DINOViTEncoder':
+        return super().train(mode and not self.frozen)
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            if x.shape[-2:] != (self.input_size, self.input_size):
+                x = F.interpolate(x, size=(self.input_size, ) * 2, mode='bilinear', align_corners=False)
+            x = self.patch_embed.proj(x)  # (B, D, g, g)
+            b, d, gh, gw = x.shape
+            x = torch.cat([self.cls_token.expand(b, -1, -1), x.flatten(2).transpose(1, 2)], dim=1)
+            x = x + resize_clip_pos_embed(self.pos_embed[0], (gh, gw)).unsqueeze(0)
+            outs = []
+            for i, blk in enumerate(self.blocks[:max(self.out_indices) + 1]):
+                x = blk(x)
+                if i in self.out_indices:
+                    y = self.norm(x) if self.final_norm_on_all or i == len(self.blocks) - 1 else x
+                    outs.append(y[:, 1:].transpose(1, 2).reshape(b, d, gh, gw))
+            return outs
