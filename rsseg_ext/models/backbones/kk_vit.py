@@ -20,8 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
+from open_clip.transformer import QuickGELU  # OpenAI/RemoteCLIP image towers were trained with it
 
 from mmseg.registry import MODELS
 from ..utils.weight_loading import load_local_state_dict, load_weights
@@ -59,13 +61,6 @@ def gaussian_prior(h: int, w: int, sigma: float, device: Optional[torch.device] 
             _PRIOR_CACHE.clear()
         _PRIOR_CACHE[key] = g
     return g
-
-
-class QuickGELU(nn.Module):
-    """x * sigmoid(1.702 x), the OpenAI-CLIP activation (open_clip ``quick_gelu``)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(1.702 * x)
 
 
 class NKKAttention(nn.Module):
@@ -158,20 +153,6 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
-
-
-class DropPath(nn.Module):
-    """Stochastic depth per sample."""
-
-    def __init__(self, p: float = 0.) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.p == 0. or not self.training:
-            return x
-        keep = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(1 - self.p)
-        return x * keep / (1 - self.p)
 
 
 class NKKBlock(nn.Module):

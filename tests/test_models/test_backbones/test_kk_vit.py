@@ -182,3 +182,23 @@ def test_missing_visual_weights_error_names_path_and_source(tmp_path):
     m = NKKViT(**TINY, pretrained=str(tmp_path / 'nope.safetensors'))
     with pytest.raises(FileNotFoundError, match=r'nope\.safetensors[\s\S]*huggingface'):
         m.init_weights()
+
+
+def test_open_clip_quick_gelu_tower_and_drop_path():
+    """``act='quick_gelu'`` reproduces a QuickGELU open_clip tower (OpenAI/RemoteCLIP as trained); drop-path is
+    active only in training."""
+    torch.manual_seed(0)
+    clip = open_clip.model.CLIP(
+        embed_dim=32, quick_gelu=True,
+        vision_cfg=open_clip.model.CLIPVisionCfg(layers=2, width=64, patch_size=32, image_size=64, head_width=32),
+        text_cfg=open_clip.model.CLIPTextCfg(context_length=77, vocab_size=49408, width=32, heads=2, layers=1)).eval()
+    m = NKKViT(img_size=64, embed_dims=64, num_layers=2, num_heads=2, drop_path_rate=0.5, out_indices=(1, ),
+               patch_bias=False, pre_norm=True, norm_eps=1e-5, act='quick_gelu', key_key=False,
+               gaussian_prior=False, reduce_last_mlp=False)
+    assert m.load_pretrained_state_dict(clip.state_dict(), 'open_clip').ok
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expect = _open_clip_tokens(clip.visual, x).transpose(1, 2).reshape(2, 64, 2, 2)
+        torch.testing.assert_close(m.eval()(x)[0], expect, atol=1e-5, rtol=1e-5)
+        torch.manual_seed(1)
+        assert not torch.allclose(m.train()(x)[0], expect, atol=1e-3)  # block 2 has drop-path rate 0.5
