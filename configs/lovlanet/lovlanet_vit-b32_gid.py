@@ -7,7 +7,7 @@ _base_ = ['../_base_/models/lovlanet_vit-b32.py', '../_base_/datasets/gid.py', '
 custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
 # the text classifier reads its vocabulary from the dataset metainfo (class_names below serve tools without a
 # dataset, e.g. get_complexity.py and the inference API)
-custom_hooks = [dict(type='CheckpointManifestHook'), dict(type='TextVocabularyHook', override=True)]
+custom_hooks = [dict(type='CheckpointManifestHook'), dict(type='VocabularyHook', override=True)]
 class_names = ('built-up', 'farmland', 'forest', 'meadow', 'water')
 crop_size = (512, 512)
 model = dict(

@@ -11,7 +11,7 @@ _base_ = [
 custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
 # the text classifier reads its vocabulary from the dataset metainfo (class_names below serve tools without a
 # dataset, e.g. get_complexity.py and the inference API)
-custom_hooks = [dict(type='CheckpointManifestHook'), dict(type='TextVocabularyHook', override=True)]
+custom_hooks = [dict(type='CheckpointManifestHook'), dict(type='VocabularyHook', override=True)]
 class_names = ('building', 'road', 'water', 'barren', 'forest', 'agricultural')
 crop_size = (512, 512)
 model = dict(

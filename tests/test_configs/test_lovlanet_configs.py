@@ -26,7 +26,7 @@ def test_config_parses_with_paper_defaults(path):
     assert head.num_classes == len(head.class_names) == (5 if '_gid' in path else 6)
     assert head.loss_align.type == 'VLAlignLoss' and head.loss_align.loss_weight == 1.0
     assert cfg.optim_wrapper.optimizer.lr == 4e-4 and cfg.train_dataloader.batch_size == 2
-    assert any(h['type'] == 'TextVocabularyHook' for h in cfg.custom_hooks)
+    assert any(h['type'] == 'VocabularyHook' for h in cfg.custom_hooks)
     name = osp.basename(path)[:-3]
     sigma = name.split('_sigma')[1] if '_sigma' in name else '2.0'
     assert bb.sigma == float(sigma)

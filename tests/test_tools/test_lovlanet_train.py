@@ -60,7 +60,7 @@ def test_tiny_lovlanet_training_both_losses_decrease(tmp_path, synthetic_data_ro
 
     head = runner.model.decode_head
     from rsseg_ext.utils.synthetic import CLASSES
-    assert head.class_names == tuple(CLASSES)  # TextVocabularyHook: dataset metainfo -> text anchors
+    assert head.class_names == tuple(CLASSES)  # VocabularyHook: dataset metainfo -> text anchors
     logs = [json.loads(line) for line in open(osp.join(runner.log_dir, 'vis_data', 'scalars.json'))]
     train = [r for r in logs if 'decode.loss_ce' in r]
     assert len(train) == iters

@@ -2,9 +2,6 @@ from .checkpoint_manifest_hook import CheckpointManifestHook
 from .dist_safe_logger_hook import DistSafeLoggerHook
 
 __all__ = ['CheckpointManifestHook', 'DistSafeLoggerHook']
-from .text_vocabulary_hook import TextVocabularyHook  # noqa: E402
-
-__all__ += ['TextVocabularyHook']
 from .vocabulary_hook import VocabularyHook  # noqa: E402
 
 __all__ += ['VocabularyHook']

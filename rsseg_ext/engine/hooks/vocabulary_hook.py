@@ -1,5 +1,5 @@
-"""Hands each loop's dataset class names to an open-vocabulary model (RSKT-Seg)."""
-from typing import Optional
+"""The one hook that hands each loop's dataset class names to text-classifier models (RSKT-Seg, LoVLANet)."""
+from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -11,30 +11,60 @@ __all__ = ['VocabularyHook']
 
 @HOOKS.register_module()
 class VocabularyHook(Hook):
-    """Before training, validation and testing, call ``model.set_dataset_vocabulary(classes, mode)`` with the
-    ``metainfo['classes']`` of that loop's dataset (mode ``'train'`` for training, ``'test'`` for val/test).
+    """Before training, validation and testing, hand ``metainfo['classes']`` of that loop's dataset to the model.
 
-    The model keeps one vocabulary per mode, so periodic validation on another dataset (with other class names)
-    never changes what training uses, and vice versa. Models without ``set_dataset_vocabulary`` are left alone.
+    Two receivers, whichever the model has:
+
+    * ``model.set_dataset_vocabulary(classes, mode)`` (RSKT-Seg) with mode ``'train'`` for training and ``'test'``
+      for val/test: the model keeps one vocabulary per mode, so in-training validation on another vocabulary never
+      changes what training uses;
+    * ``set_class_names(classes)`` on every submodule that has it (LoVLANet's head; one vocabulary): set before
+      val/test and set back to the training names after each validation. Modules whose ``class_names`` were given
+      in the config are left alone unless ``override=True``.
+
+    Args:
+        override: also replace vocabularies given explicitly in the config (``set_class_names`` receivers).
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self, override: bool = False) -> None:
+        self.override = override
+        self._managed: Optional[set] = None  # ids of set_class_names modules this hook feeds
+        self._train_classes: Optional[tuple] = None
+
     @staticmethod
-    def _set(runner, loop_name: str, mode: str) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        setter = getattr(model, 'set_dataset_vocabulary', None)
+    def _classes(runner, loop_name: str) -> Optional[tuple]:
         loop = getattr(runner, loop_name, None)
         dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
-        classes: Optional[tuple] = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-        if setter is not None and classes:
-            setter(tuple(classes), mode)
+        classes: Optional[Sequence[str]] = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        return tuple(classes) if classes else None
+
+    def _apply(self, runner, classes: Optional[tuple], mode: str) -> None:
+        if not classes:
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        setter = getattr(model, 'set_dataset_vocabulary', None)
+        if setter is not None:
+            setter(classes, mode)
+        receivers = [m for m in model.modules() if hasattr(m, 'set_class_names')]
+        if self._managed is None:  # decided once, before any vocabulary was set by this hook
+            self._managed = {id(m) for m in receivers
+                             if self.override or getattr(m, 'class_names', None) is None}
+        for m in receivers:
+            if id(m) in self._managed:
+                m.set_class_names(classes)
 
     def before_train(self, runner) -> None:
-        self._set(runner, 'train_loop', 'train')
+        self._train_classes = self._classes(runner, 'train_loop')
+        self._apply(runner, self._train_classes, 'train')
 
     def before_val(self, runner) -> None:
-        self._set(runner, 'val_loop', 'test')
+        self._apply(runner, self._classes(runner, 'val_loop'), 'test')
+
+    def after_val(self, runner) -> None:
+        if self._train_classes:  # training goes on with its own names
+            self._apply(runner, self._train_classes, 'train')
 
     def before_test(self, runner) -> None:
-        self._set(runner, 'test_loop', 'test')
+        self._apply(runner, self._classes(runner, 'test_loop'), 'test')

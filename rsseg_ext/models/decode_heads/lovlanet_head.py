@@ -27,7 +27,6 @@ from mmseg.utils import ConfigType, SampleList
 
 __all__ = ['LoVLANetHead']
 
-
 @MODELS.register_module()
 class LoVLANetHead(BaseDecodeHead):
     """SFF decoder with a text-anchored cosine classifier.
@@ -35,7 +34,7 @@ class LoVLANetHead(BaseDecodeHead):
     Args:
         text_encoder: config of the text tower (``OpenCLIPTextEncoder``); its ``embed_dim`` is D.
         class_names: the vocabulary (one prompt name per class, dataset order). ``None``: taken from the dataset
-            metainfo at run time (:class:`rsseg_ext.engine.hooks.TextVocabularyHook` calls :meth:`set_class_names`).
+            metainfo at run time (:class:`rsseg_ext.engine.hooks.VocabularyHook` calls :meth:`set_class_names`).
         out_conv: the 3x3 ConvModule (BN, ReLU) on P1 (spec 9 #5).
         logit_scale_init: initial tau (1/0.07); ``'text_encoder'`` copies the CLIP checkpoint's ``logit_scale``
             after the text weights are loaded.
@@ -98,7 +97,7 @@ class LoVLANetHead(BaseDecodeHead):
         """``(K, D)`` L2-normalised class anchors T^."""
         if self.class_names is None:
             raise RuntimeError('LoVLANetHead has no class names: set decode_head.class_names in the config or add '
-                               "custom_hooks=[dict(type='TextVocabularyHook')] to read them from the dataset.")
+                               "custom_hooks=[dict(type='VocabularyHook')] to read them from the dataset.")
         return self.text_encoder(self.class_names)
 
     def init_weights(self) -> None:
