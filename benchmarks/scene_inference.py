@@ -11,7 +11,7 @@ uint8 GeoTIFF, each run in its own subprocess so that peak RSS is clean:
   argmax agreement with fp32 (whole scene) and max logit difference (crop) are printed.
 
     python benchmarks/scene_inference.py [--sizes 2048 4096] [--window 512 --overlap 128] [--batch 1]
-        [--modes stock fp32 bf16] [--threads N] [--workdir DIR]
+        [--modes stock fp32 bf16] [--model r18|tiny] [--threads N] [--workdir DIR]
 
 Prints figures; asserts nothing. Big sizes need time and (for the stock path) memory: 16384^2 holds ~7 GB of
 image + logits in the stock path.
@@ -31,7 +31,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the check
 NUM_CLASSES = 7
 
 
-def build_model(window: int, overlap: int):
+#: backbone widths: 'r18' = the standard ResNetV1c-18; 'tiny' = the same network at 1/4 width, for scaling runs
+#: on big scenes where the engine's memory (not the network's) is what is measured
+MODELS_ = dict(r18=dict(stem_channels=64, base_channels=64, head_in=512),
+               tiny=dict(stem_channels=16, base_channels=16, head_in=128))
+
+
+def build_model(window: int, overlap: int, arch: str = 'r18'):
     import torch
     from mmengine.config import ConfigDict
     from mmengine.registry import init_default_scope
@@ -44,8 +50,9 @@ def build_model(window: int, overlap: int):
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0, seg_pad_val=255),
         backbone=dict(type='ResNetV1c', depth=18, out_indices=(3, ), dilations=(1, 1, 1, 1), strides=(1, 2, 2, 2),
-                      norm_cfg=dict(type='BN'), contract_dilation=True),
-        decode_head=dict(type='FCNHead', in_channels=512, in_index=0, channels=64, num_convs=1,
+                      norm_cfg=dict(type='BN'), contract_dilation=True, stem_channels=MODELS_[arch]['stem_channels'],
+                      base_channels=MODELS_[arch]['base_channels']),
+        decode_head=dict(type='FCNHead', in_channels=MODELS_[arch]['head_in'], in_index=0, channels=64, num_convs=1,
                          concat_input=False, dropout_ratio=0.0, num_classes=NUM_CLASSES, norm_cfg=dict(type='BN'),
                          align_corners=False, loss_decode=dict(type='CrossEntropyLoss')),
         train_cfg=dict(),
@@ -75,6 +82,15 @@ def make_scene(path: str, size: int, seed: int = 0):
 
 
 def rss_mb() -> float:
+    """Peak resident set size of this process in MB. ``VmHWM`` belongs to the current address space (reset by
+    exec); ``ru_maxrss`` can carry the parent's peak over a fork+exec, so it is only the fallback."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
@@ -96,7 +112,7 @@ def worker(args):
     warnings.filterwarnings('ignore')
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = build_model(args.window, args.overlap)
+    model = build_model(args.window, args.overlap, args.model)
     base_rss = rss_mb()
     res = dict(mode=args.worker)
     t0 = time.time()
@@ -136,7 +152,7 @@ def worker(args):
 def run_worker(args, mode, scene, out):
     cmd = [sys.executable, osp.abspath(__file__), '--worker', mode, '--scene', scene, '--out', out, '--window',
            str(args.window), '--overlap', str(args.overlap), '--batch', str(args.batch), '--agree-size',
-           str(args.agree_size)] + (['--threads', str(args.threads)] if args.threads else [])
+           str(args.agree_size), '--model', args.model] + (['--threads', str(args.threads)] if args.threads else [])
     p = subprocess.run(cmd, capture_output=True, text=True)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith('RESULT ')]
     if p.returncode != 0 or not lines:
@@ -165,6 +181,8 @@ def main(argv=None):
     p.add_argument('--overlap', type=int, default=128)
     p.add_argument('--batch', type=int, default=1, help='windows per forward in our path (default 1)')
     p.add_argument('--modes', nargs='+', default=['stock', 'fp32', 'bf16'], choices=['stock', 'fp32', 'bf16'])
+    p.add_argument('--model', default='r18', choices=sorted(MODELS_),
+                   help="'r18' (ResNetV1c-18 + FCN) or 'tiny' (same at 1/4 width: fast scaling runs on big scenes)")
     p.add_argument('--threads', type=int, default=0, help='torch threads (default: torch default)')
     p.add_argument('--agree-size', type=int, default=1024, help='crop side for the logit comparisons')
     p.add_argument('--workdir', default=None, help='where scenes and outputs go (default: a temp folder)')
@@ -180,7 +198,7 @@ def main(argv=None):
     os.makedirs(workdir, exist_ok=True)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, cpu bf16 native: '
           f'{__import__("rsseg_ext.apis.scene_inferencer", fromlist=["x"]).cpu_has_native_bf16()}; '
-          f'model ResNetV1c-18 + FCNHead, {NUM_CLASSES} classes; window {args.window}, overlap {args.overlap}, '
+          f'model ResNetV1c-18 ({args.model}) + FCNHead, {NUM_CLASSES} classes; window {args.window}, overlap {args.overlap}, '
           f'batch {args.batch}; workdir {workdir}')
     rows = []
     for size in args.sizes:
@@ -222,6 +240,14 @@ def main(argv=None):
         if 'agree_bf16_fp32' in by:
             print(f'{size}²: bf16 argmax agreement with fp32: {100 * by["agree_bf16_fp32"]["value"]:.3f}% '
                   '(bf16 is NOT equal output)')
+    if len(args.sizes) > 1:
+        lo, hi = min(args.sizes), max(args.sizes)
+        for mode, name in (('stock', 'mmseg stock'), ('fp32', 'ours fp32'), ('bf16', 'ours bf16')):
+            a = [r for r in rows if r['mode'] == mode and r['size'] == lo]
+            b = [r for r in rows if r['mode'] == mode and r['size'] == hi]
+            if a and b:
+                print(f'{name}: peak RSS {a[0]["peak_rss_mb"]:.0f} MB at {lo}² -> {b[0]["peak_rss_mb"]:.0f} MB at '
+                      f'{hi}² ({b[0]["peak_rss_mb"] / a[0]["peak_rss_mb"]:.2f}x for {(hi / lo)**2:.0f}x the pixels)')
     print(f'logits on a {agree["crop"][0]}x{agree["crop"][1]} crop: max |ours fp32 - stock| = '
           f'{agree["fp32_vs_stock_max"]:.2e}; max |bf16 - fp32| = {agree["bf16_vs_fp32_max"]:.3f}, '
           f'argmax agreement {100 * agree["bf16_vs_fp32_argmax"]:.3f}%')

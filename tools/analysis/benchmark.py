@@ -30,7 +30,16 @@ from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    """Peak resident set size of this process in MB. ``VmHWM`` belongs to the current address space (reset by
+    exec); ``ru_maxrss`` can carry the parent's peak over a fork+exec, so it is only the fallback."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def strip_pretrained(model_cfg) -> None:
