@@ -40,3 +40,82 @@ def slide_grid(height: int, width: int, crop: IntPair, stride: IntPair) -> List[
             x2 = min(w_idx * w_stride + w_crop, width)
             windows.append((max(y2 - h_crop, 0), max(x2 - w_crop, 0), y2, x2))
     return windows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ultra-high-resolution patch grid (GLNet/FCtL rule) and co-centred context windows
+# ---------------------------------------------------------------------------------------------------------------
+def uhr_positions(size: int, patch: int, min_overlap: int = 50) -> List[int]:
+    """Patch start positions along one axis, GLNet's ``get_patch_info`` rule (used by FCtL).
+
+    The number of patches is the smallest ``n`` with ``n * patch >= size`` and an overlap
+    ``patch - (size - patch) / (n - 1) >= min_overlap``; positions are ``k * (size - patch) / (n - 1)`` rounded half
+    up, so the first patch starts at 0 and the last one ends at the border. E.g. 2448 / 508 -> 6 patches, step 388,
+    overlap 120 (DeepGlobe); 5000 / 508 -> 11 patches, overlap ~59 (Inria). ``size <= patch`` gives ``[0]`` (the
+    caller pads the image up to one patch).
+    """
+    size, patch, min_overlap = int(size), int(patch), int(min_overlap)
+    if patch <= 0 or not 0 <= min_overlap < patch:
+        raise ValueError(f'need patch > 0 and 0 <= min_overlap < patch, got patch={patch}, min_overlap={min_overlap}')
+    if size <= patch:
+        return [0]
+    n = 2
+    while n * patch < size or patch - (size - patch) / (n - 1) < min_overlap:
+        n += 1
+    step = (size - patch) / (n - 1)
+    return [int(k * step + 0.5) for k in range(n)]
+
+
+def uhr_grid(height: int, width: int, patch: int, min_overlap: int = 50) -> List[Tuple[int, int, int, int]]:
+    """The FCtL/GLNet patch grid as ``(y1, x1, y2, x2)`` windows, row-major like :func:`slide_grid`.
+
+    Windows are ``patch x patch``; for a side smaller than ``patch`` the window extends past the border (the caller
+    pads with the raw value 0). ``y1`` is non-decreasing, so the windows can be fed to ``StripBlender``.
+    """
+    ys = uhr_positions(height, patch, min_overlap)
+    xs = uhr_positions(width, patch, min_overlap)
+    return [(y, x, y + patch, x + patch) for y in ys for x in xs]
+
+
+ContextSpec = Union[float, int, str]
+
+
+def context_window(window: Tuple[int, int, int, int], spec: ContextSpec, height: int, width: int,
+                   border: str = 'pad') -> Tuple[Tuple[int, int, int, int], Tuple[float, float, float, float]]:
+    """The context window of a patch and where the patch lies inside it (FCtL spec §2.1).
+
+    Args:
+        window: the patch ``(y1, x1, y2, x2)`` in image pixels.
+        spec: a scale ``lam`` (a co-centred window ``lam`` times the patch; 1.0 is the patch itself) or
+            ``'global'`` (the whole image).
+        height, width: image size.
+        border: ``'pad'`` (the paper/code: the window may extend past the border; those pixels read as 0) or
+            ``'shift'`` (clamp the window inside the image when it fits; the patch is then off-centre).
+
+    Returns:
+        ``(ctx_window, box)``: ``ctx_window = (y1, x1, y2, x2)`` in image pixels (may be negative / past the
+        border with ``'pad'``) and ``box = (x1, y1, x2, y2)`` the patch in the window's normalised [0, 1]
+        coordinates (what ALE crops and geometric GPE uses).
+    """
+    y1, x1, y2, x2 = (int(v) for v in window)
+    ph, pw = y2 - y1, x2 - x1
+    if spec == 'global':
+        cy1, cx1, cy2, cx2 = 0, 0, int(height), int(width)
+    else:
+        lam = float(spec)
+        if lam < 1.0:
+            raise ValueError(f"context scale must be >= 1 or 'global', got {spec!r}")
+        oy, ox = int(round((lam - 1) * ph / 2)), int(round((lam - 1) * pw / 2))
+        cy1, cx1, cy2, cx2 = y1 - oy, x1 - ox, y2 + oy, x2 + ox
+        if border == 'shift':
+            if cy2 - cy1 <= height:
+                dy = max(0, -cy1) - max(0, cy2 - height)
+                cy1, cy2 = cy1 + dy, cy2 + dy
+            if cx2 - cx1 <= width:
+                dx = max(0, -cx1) - max(0, cx2 - width)
+                cx1, cx2 = cx1 + dx, cx2 + dx
+        elif border != 'pad':
+            raise ValueError(f"border must be 'pad' or 'shift', got {border!r}")
+    ch, cw = cy2 - cy1, cx2 - cx1
+    box = ((x1 - cx1) / cw, (y1 - cy1) / ch, (x2 - cx1) / cw, (y2 - cy1) / ch)
+    return (cy1, cx1, cy2, cx2), box

@@ -7,4 +7,6 @@ from .openclip_dense import OpenCLIPDenseBackbone  # noqa: E402
 from .openclip_intermediate import OpenCLIPIntermediateEncoder  # noqa: E402
 
 __all__ += ['DINOViTEncoder', 'OpenCLIPDenseBackbone', 'OpenCLIPIntermediateEncoder']
+from .convnext_no_out_norm import ConvNeXtNoOutNorm  # noqa: E402
 
+__all__ += ['ConvNeXtNoOutNorm']

@@ -13,4 +13,6 @@ __all__ += ['LoVLANetHead']
 from .rskt_head import RSKTHead  # noqa: E402
 
 __all__ += ['RSKTHead']
+from .fcn8s_head import FCN8sHead  # noqa: E402
 
+__all__ += ['FCN8sHead']

@@ -27,6 +27,7 @@ from mmseg.utils import ConfigType, SampleList
 
 __all__ = ['LoVLANetHead']
 
+
 @MODELS.register_module()
 class LoVLANetHead(BaseDecodeHead):
     """SFF decoder with a text-anchored cosine classifier.

@@ -8,3 +8,6 @@ __all__: list = [
 from .rskt_seg import RSKTSeg  # noqa: E402
 
 __all__ += ['RSKTSeg']
+from .multi_context_data_preprocessor import MultiContextSegDataPreProcessor  # noqa: E402
+from .fctl import MultiContextEncoderDecoder  # noqa: E402
+__all__ += ['MultiContextSegDataPreProcessor', 'MultiContextEncoderDecoder']

@@ -32,6 +32,7 @@ CLIP_WEIGHT_SOURCES = {
     'openai': 'the OpenAI CLIP release (e.g. ViT-B-16.pt from https://github.com/openai/CLIP, clip/clip.py _MODELS)',
 }
 
+
 def build_open_clip(model_name: str = 'ViT-B-32', model_cfg: Optional[dict] = None,
                     force_quick_gelu: bool = False) -> torch.nn.Module:
     """Build an open_clip ``CLIP`` with random weights and no network access.
@@ -55,6 +56,7 @@ def build_open_clip(model_name: str = 'ViT-B-32', model_cfg: Optional[dict] = No
                          f'rsseg_ext supports the CLIP BPE text towers (ViT-B-32, ViT-B-16, ViT-L-14, RN50, ...).')
     # pretrained=None: architecture only; a pretrained *tag* would trigger a hub download
     return open_clip.create_model(model_name, pretrained=None, force_quick_gelu=force_quick_gelu, device='cpu')
+
 
 @MODELS.register_module()
 class OpenCLIPTextEncoder(BaseModule):

@@ -21,8 +21,10 @@ from mmengine.logging import print_log
 
 __all__ = ['require_local_file', 'load_local_state_dict', 'load_weights', 'LoadReport', 'WeightsNotFoundError']
 
+
 class WeightsNotFoundError(FileNotFoundError):
     """A weights file the model needs is not where the config says."""
+
 
 def require_local_file(path: Optional[str], what: str = 'weights', source: Optional[str] = None,
                        config_key: Optional[str] = None) -> str:
@@ -47,6 +49,7 @@ def require_local_file(path: Optional[str], what: str = 'weights', source: Optio
             f'are relative to the directory you run the tools from).' + _hint(source, config_key))
     return full
 
+
 def _hint(source: Optional[str], config_key: Optional[str]) -> str:
     out = ''
     if source:
@@ -55,7 +58,9 @@ def _hint(source: Optional[str], config_key: Optional[str]) -> str:
         out += f'\n  Or point {config_key}=<your path> at your copy.'
     return out + '\n  rsseg_ext never downloads weights.'
 
+
 _CONTAINER_KEYS = ('state_dict', 'model', 'module', 'model_state', 'state_dict_ema')
+
 
 def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str] = None,
                           config_key: Optional[str] = None, trusted: bool = False) -> Dict[str, torch.Tensor]:
@@ -97,11 +102,13 @@ def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str
         sd = {k[len('module.'):]: v for k, v in sd.items()}
     return sd
 
+
 def _is_torchscript(path: str) -> bool:
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as z:
         return any(n.split('/', 1)[-1] == 'constants.pkl' for n in z.namelist())
+
 
 @dataclass
 class LoadReport:
@@ -126,7 +133,9 @@ class LoadReport:
         return (f'loaded {len(self.loaded)} tensors' + fmt('missing in the file', self.missing) +
                 fmt('unexpected in the file', self.unexpected) + fmt('shape mismatch', self.mismatched))
 
+
 KeyMap = Union[None, Callable[[str], Optional[str]], Mapping[str, str]]
+
 
 def map_keys(state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = None,
              key_map: KeyMap = None) -> Dict[str, torch.Tensor]:
@@ -151,6 +160,7 @@ def map_keys(state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = Non
         if k is not None:
             out[k] = v
     return out
+
 
 def load_weights(module: nn.Module, state_dict: Mapping[str, torch.Tensor], prefix: Optional[str] = None,
                  key_map: KeyMap = None, strict: bool = False, ignore_missing: Callable[[str], bool] = None,

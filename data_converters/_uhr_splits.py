@@ -1,0 +1,63 @@
+"""Split handling shared by the ultra-high-resolution converters (DeepGlobe, Inria).
+
+The published protocols are id lists: GLNet's ``train.txt`` / ``crossvali.txt`` / ``test.txt`` for DeepGlobe
+(454 / 207 / 142) and FCtL's ``txt_1/{train,crossvali,test}.txt`` for Inria (126 / 27 / 27). ``--split-lists DIR``
+reads them (lines may be ids or file names such as ``123_sat.jpg`` / ``austin1_sat.tif``; ``crossvali.txt`` is the
+validation list). Without them a seeded random split with the protocol's sizes is written and flagged as such.
+"""
+import os.path as osp
+import re
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from _light import conversion
+
+ConversionError = conversion.ConversionError
+
+LIST_FILES = {'train': ('train.txt', ), 'val': ('crossvali.txt', 'val.txt'), 'test': ('test.txt', )}
+_SUFFIX = re.compile(r'(_sat|_mask)?\.(jpg|jpeg|png|tif|tiff)$', re.IGNORECASE)
+
+
+def list_id(line: str) -> str:
+    """``'some/dir/123_sat.jpg'`` -> ``'123'``; ``'austin1'`` -> ``'austin1'``."""
+    return _SUFFIX.sub('', osp.basename(line.strip()))
+
+
+def read_split_lists(folder: str, available: Sequence[str]) -> Dict[str, List[str]]:
+    """Ids per split from the published lists in ``folder``; every id must be in ``available``."""
+    if not osp.isdir(folder):
+        raise ConversionError(f'--split-lists {folder} is not a folder (expected train.txt, crossvali.txt or '
+                              'val.txt, test.txt)')
+    have, out = set(available), {}
+    for split, names in LIST_FILES.items():
+        path = next((osp.join(folder, n) for n in names if osp.isfile(osp.join(folder, n))), None)
+        if path is None:
+            raise ConversionError(f'{folder} has no {" or ".join(names)} (the {split} list)')
+        ids = [list_id(line) for line in open(path) if line.strip()]
+        missing = [i for i in ids if i not in have]
+        if missing:
+            raise ConversionError(f'{path}: {len(missing)} listed image(s) are not in the archive, e.g. '
+                                  f'{missing[:3]}; the list and the archive do not match')
+        out[split] = ids
+    seen: Dict[str, str] = {}
+    for split, ids in out.items():
+        for i in ids:
+            if i in seen:
+                raise ConversionError(f'image {i} is listed in both {seen[i]} and {split}')
+            seen[i] = split
+    return out
+
+
+def random_split(ids: Sequence[str], sizes: Dict[str, int], seed: int = 0) -> Dict[str, List[str]]:
+    """Seeded split of ``ids`` with the protocol's proportions (exactly ``sizes`` when the counts match)."""
+    ids = sorted(ids)
+    total = sum(sizes.values())
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    out, start = {}, 0
+    names = list(sizes)
+    for k, split in enumerate(names):
+        n = len(ids) - start if k == len(names) - 1 else int(round(len(ids) * sizes[split] / total))
+        out[split] = sorted(order[start:start + n])
+        start += n
+    return out

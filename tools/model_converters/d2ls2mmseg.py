@@ -1,0 +1,63 @@
+"""Convert a D2LS release checkpoint (github.com/XavierJiezou/D2LS, GeoSeg/Lightning ``.ckpt``) to rsseg_ext.
+
+    python tools/model_converters/d2ls2mmseg.py d2ls_loveda.ckpt checkpoints/d2ls_convnext_loveda_release.pth
+    python tools/test.py configs/d2ls/d2ls_convnext_loveda.py checkpoints/d2ls_convnext_loveda_release.pth \
+        --cfg-options model.backbone.type=ConvNeXtNoOutNorm
+
+The release is ``DynamicDictionaryLearning`` (torchvision ConvNeXt hooked at ``features[1,3,5,7]`` + the D2LS
+decoder) saved by Lightning under ``net.``. Its backbone has no per-stage output LayerNorm, which mmpretrain's
+``ConvNeXt`` adds: the converted model computes the release's function with ``ConvNeXtNoOutNorm`` (same keys as
+mmpretrain's ConvNeXt, the output norms are identities), which this script checks against by default.
+
+Prints the keys it dropped on purpose, the source keys no rule covers and the target keys left unset; refuses to
+write an incomplete conversion unless ``--allow-partial``. Lightning checkpoints may pickle Python objects:
+``--trust-checkpoint`` unpickles the file (only for files you trust).
+"""
+import os.path as osp
+import re
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO_ROOT)
+
+from rsseg_ext.models.utils.checkpoint_key_maps import d2ls_release_converter  # noqa: E402
+from rsseg_ext.models.utils.state_dict_conversion import (converter_arg_parser, convert_state_dict,  # noqa: E402
+                                                          expect_keys, run_converter)
+
+DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'd2ls', 'd2ls_convnext_loveda.py')
+SOURCE = 'the D2LS release checkpoints linked from github.com/XavierJiezou/D2LS (README, "weights")'
+
+
+def convert(sd: dict, args) -> tuple:
+    """Release state dict (``net.`` keys, or already stripped) -> our ``EncoderDecoder`` keys + report."""
+    prefix = 'net.' if any(k.startswith('net.') for k in sd) else ''
+    p = re.escape(prefix)
+    expect_keys(sd, [rf'{p}decoder\.token\.basic_queries\.weight', rf'{p}linear_c\.0\.proj\.weight'],
+                'a D2LS release checkpoint', args.src)
+    out, report = convert_state_dict(sd, d2ls_release_converter(args.legacy_sam_blocks, net_prefix=prefix),
+                                     source=args.src)
+    report.notes.append(f'evaluate with --cfg-options model.backbone.type={args.backbone_type}'
+                        + (' model.decode_head.legacy_sam_blocks=True' if args.legacy_sam_blocks else '')
+                        + ' (the release has no per-stage output norms)')
+    report.notes.append('the release normalises inputs with ImageNet mean/std on RGB, as our D2LS configs do')
+    return out, report
+
+
+def main(argv=None) -> int:
+    p = converter_arg_parser(__doc__, DEFAULT_CONFIG)
+    p.add_argument('--legacy-sam-blocks', action='store_true',
+                   help='keep the never-run self-attention/MLP weights (for D2LSHead(legacy_sam_blocks=True))')
+    p.add_argument('--backbone-type', default='ConvNeXtNoOutNorm',
+                   help='backbone type the target check builds (default ConvNeXtNoOutNorm: the release\'s function)')
+    args = p.parse_args(argv)
+    opts = dict(args.cfg_options or {})
+    opts.setdefault('model.backbone.type', args.backbone_type)
+    if args.legacy_sam_blocks:
+        opts.setdefault('model.decode_head.legacy_sam_blocks', True)
+    args.cfg_options = opts
+    return run_converter(args, convert, 'D2LS release checkpoint', SOURCE,
+                         meta=dict(source='D2LS release (XavierJiezou/D2LS)', cfg_options=opts))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
