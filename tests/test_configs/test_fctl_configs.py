@@ -149,6 +149,7 @@ def test_runner_trains_and_tests_on_converted_fake_deepglobe(tmp_path):
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
     cfg.work_dir = str(tmp_path / 'work')
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.visualizer.name = f'fctl_runner_{tmp_path.name}'  # not the shared 'visualizer' of other in-process runs
     runner = Runner.from_cfg(cfg)
     n_train = len(open(osp.join(out, 'splits', 'train.txt')).read().split())
     assert len(runner.train_dataloader.dataset) == n_train * 4  # (2 x 2) patches of 32 px in a 48 px image

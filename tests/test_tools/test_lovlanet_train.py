@@ -53,6 +53,9 @@ def test_tiny_lovlanet_training_both_losses_decrease(tmp_path, synthetic_data_ro
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
     cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
     cfg.randomness = dict(seed=0)
+    # the base config names its visualizer 'visualizer': an instance left by an earlier in-process Runner would be
+    # reused and write this run's scalars into that run's log dir
+    cfg.visualizer.name = f'lovlanet_train_{tmp_path.name}'
     torch.set_num_threads(2)
 
     runner = Runner.from_cfg(cfg)
