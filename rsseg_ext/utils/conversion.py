@@ -170,18 +170,58 @@ def _colour_lut(palette_items: Tuple[Tuple[Tuple[int, int, int], int], ...]) -> 
     return lut
 
 
+@lru_cache(maxsize=8)
+def _slot_luts(palette_items: Tuple[Tuple[Tuple[int, int, int], int], ...]):
+    """Small tables for palettes whose colours use few distinct values per channel (ISPRS, iSAID, UAVid, ...).
+
+    Each channel value maps to its slot among the palette's values of that channel (one extra slot for values no
+    palette colour has), pre-multiplied so that the three slots add up to a code < 256; a 256-entry table maps the
+    code to the class index or to ``unknown``, a byte no palette colour maps to. Returns None when the codes do not
+    fit in a byte (then the 24-bit table is used).
+    """
+    values = [sorted({colour[c] for colour, _ in palette_items}) for c in range(3)]
+    sizes = [len(v) + 1 for v in values]
+    used = {int(v) for _, v in palette_items}
+    if sizes[0] * sizes[1] * sizes[2] > 256 or not all(0 <= v < 256 for v in used) or len(used) == 256:
+        return None
+    mult = (sizes[1] * sizes[2], sizes[2], 1)
+    channel_luts = []
+    for c in range(3):
+        slot = np.full(256, len(values[c]), np.int64)
+        slot[values[c]] = np.arange(len(values[c]))
+        channel_luts.append((slot * mult[c]).astype(np.uint8))
+    unknown = max(set(range(256)) - used)
+    final = np.full(256, unknown, np.uint8)
+    for colour, v in palette_items:
+        final[sum(values[c].index(colour[c]) * mult[c] for c in range(3))] = v
+    return channel_luts, final, unknown
+
+
 def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str) -> np.ndarray:
     """(H, W, 3) RGB colour label -> (H, W) uint8 indices; a colour not in ``palette`` is an error naming it."""
-    code = (label[..., 0].astype(np.uint32) << 16) | (label[..., 1].astype(np.uint32) << 8) | label[..., 2]
-    out = _colour_lut(tuple(sorted(palette.items())))[code]
-    unknown = out == 0xFFFF
+    items = tuple(sorted(palette.items()))
+    small = _slot_luts(items) if label.dtype == np.uint8 else None
+    if small is not None:
+        # three byte lookups and two adds, all in cv2 (multi-threaded, GIL released, no 32-bit temporaries):
+        # 0.14 s instead of 0.5-0.8 s with the 24-bit table on a 6000x6000 label
+        channel_luts, final, unknown_value = small
+        code = None
+        for c in range(3):
+            slot = cv2.LUT(label[..., c], channel_luts[c])  # the bands of a rasterio read are contiguous planes
+            code = slot if code is None else cv2.add(code, slot)
+        out = cv2.LUT(code, final)
+        unknown = out == unknown_value
+    else:
+        code = (label[..., 0].astype(np.uint32) << 16) | (label[..., 1].astype(np.uint32) << 8) | label[..., 2]
+        out = _colour_lut(items)[code]
+        unknown = out == 0xFFFF
     if unknown.any():
         ys, xs = unknown.nonzero()
         colour = tuple(int(v) for v in label[ys[0], xs[0]])
         raise ConversionError(f'{where}: colour {colour} at (row {ys[0]}, col {xs[0]}) is not in the dataset '
                               f'palette {sorted(palette)} ({int(unknown.sum())} pixel(s) in all); the label file '
                               'is not the official one or is damaged (lossy re-encoding changes colours)')
-    return out.astype(np.uint8)
+    return out.astype(np.uint8, copy=False)
 
 
 def _with_raster(src: str, where: str, fn):
@@ -218,29 +258,28 @@ def convert_tile_pair(split: str, img_src: str, lab_src: Optional[str], palette:
                       prefix: str, bands: Optional[Sequence[int]] = None, threads: int = 1):
     """Cut one large image (and its colour label) into ``boxes`` and write PNG tiles; returns (split, tiles)."""
     def read_label():
-        return None if lab_src is None else read_raster(lab_src, lab_src)[..., :3]
+        return None if lab_src is None else rgb_to_index(read_raster(lab_src, lab_src)[..., :3], palette, lab_src)
 
-    if threads > 1:  # GDAL reads release the GIL: read the label while the image is read
+    if threads > 1:  # GDAL reads and the colour lookup release the GIL: do the label while the image is read
         with ThreadPoolExecutor(2) as pool:
             lab_future = pool.submit(read_label)
             img = read_raster(img_src, img_src)
-            rgb = lab_future.result()
+            lab = lab_future.result()
     else:
-        img, rgb = read_raster(img_src, img_src), read_label()
-    if bands is not None:
-        img = img[..., [b - 1 for b in bands]]
-    lab = None
-    if rgb is not None:
-        if rgb.shape[:2] != img.shape[:2]:
-            raise ConversionError(f'image {img_src} is {img.shape[1]}x{img.shape[0]} but its label {lab_src} is '
-                                  f'{rgb.shape[1]}x{rgb.shape[0]}')
-        lab = rgb_to_index(rgb, palette, lab_src)
+        img, lab = read_raster(img_src, img_src), read_label()
+    # one pass to pixel-interleaved BGR (the band order cv2.imencode wants; the raster's bands are separate
+    # planes) instead of a strided copy per tile: tiles below are views, encoded without a copy
+    channels = [b - 1 for b in bands] if bands is not None else list(range(img.shape[2]))
+    img = cv2.merge([img[..., c] for c in reversed(channels)])
+    if lab is not None and lab.shape[:2] != img.shape[:2]:
+        raise ConversionError(f'image {img_src} is {img.shape[1]}x{img.shape[0]} but its label {lab_src} is '
+                              f'{lab.shape[1]}x{lab.shape[0]}')
 
     def write(item):
         name, (y1, x1, y2, x2) = item
         if lab is not None:
             atomic_write_png(osp.join(out_ann_dir, f'{name}.png'), lab[y1:y2, x1:x2])
-        atomic_write_png(osp.join(out_img_dir, f'{name}.png'), np.ascontiguousarray(img[y1:y2, x1:x2, ::-1]))
+        atomic_write_png(osp.join(out_img_dir, f'{name}.png'), img[y1:y2, x1:x2])
 
     items = list(zip(tile_names(prefix, boxes), boxes))
     if threads > 1:  # PNG encoding releases the GIL: threads share the decoded tile instead of re-reading it
