@@ -32,6 +32,8 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from rsseg_ext.utils.memory import peak_rss_mb  # noqa: E402
+
 PAPER_MB = {'fcn8s': 2477, 'fctl': 3691, 'fctl-cached': 3691}
 MODELS = ('fcn8s', 'fctl', 'fctl-cached', 'fctl-mit-b2')
 
@@ -49,17 +51,6 @@ def _reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
-
-
-def _peak_rss_mb() -> float:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _model_cfg(name: str) -> dict:
@@ -111,7 +102,7 @@ def run_one(name: str, device: str, iters: int, image: int) -> dict:
         _reset_peak_rss()
         before = _rss_mb()
         fwd()
-        peak = _peak_rss_mb() - before
+        peak = peak_rss_mb() - before
         model_mb = before
     times = []
     for _ in range(iters):

@@ -20,13 +20,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the checkout, if not pip-installed
+
+from rsseg_ext.utils.memory import peak_rss_mb  # noqa: E402
 
 NUM_CLASSES = 7
 
@@ -81,19 +82,6 @@ def make_scene(path: str, size: int, seed: int = 0):
             dst.write(np.clip(img, 0, 255).astype(np.uint8), window=Window(0, y0, size, base.shape[1]))
 
 
-def rss_mb() -> float:
-    """Peak resident set size of this process in MB. ``VmHWM`` belongs to the current address space (reset by
-    exec); ``ru_maxrss`` can carry the parent's peak over a fork+exec, so it is only the fallback."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 def stock_logits(model, img):
     import torch
     bgr = torch.from_numpy(img[::-1].copy())  # mmseg pipelines load BGR; the preprocessor converts to RGB
@@ -113,7 +101,7 @@ def worker(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     model = build_model(args.window, args.overlap, args.model)
-    base_rss = rss_mb()
+    base_rss = peak_rss_mb()
     res = dict(mode=args.worker)
     t0 = time.time()
     if args.worker == 'stock':
@@ -144,7 +132,7 @@ def worker(args):
                    bf16_vs_fp32_argmax=float((bf16.argmax(0) == fp32.argmax(0)).float().mean()),
                    crop=list(img.shape[1:]))
     res['wall_s'] = time.time() - t0
-    res['peak_rss_mb'] = rss_mb()
+    res['peak_rss_mb'] = peak_rss_mb()
     res['base_rss_mb'] = base_rss
     print('RESULT ' + json.dumps(res), flush=True)
 

@@ -23,21 +23,8 @@ from mmengine.config import Config  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
 from rsseg_ext.engine import load_checkpoint_file, trust_checkpoint  # noqa: E402
-from rsseg_ext.engine.checkpoint import file_sha256  # noqa: E402
+from rsseg_ext.engine.checkpoint import file_sha256, plain_meta  # noqa: E402
 from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
-
-
-def _plain(obj):
-    """Tuples -> lists, leaving only JSON-like values (weights_only=True accepts these)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    # exact builtin types: subclasses (TorchVersion, numpy scalars) would pickle as globals
-    for t in (bool, int, float, str):
-        if isinstance(obj, t):
-            return t(obj)
-    return None if obj is None else str(obj)
 
 
 def _config_from(ckpt: dict, config_path: str = None) -> Config:
@@ -90,7 +77,7 @@ def publish(in_path: str, out_path: str, config_path: str = None) -> str:
     dataset_meta = meta.get('dataset_meta') or {}
     published = dict(
         state_dict=state_dict,
-        meta=_plain(dict(
+        meta=plain_meta(dict(
             config=cfg.pretty_text,
             dataset_meta=dict(classes=dataset_meta.get('classes'), palette=dataset_meta.get('palette')),
             iter=meta.get('iter'), epoch=meta.get('epoch'),

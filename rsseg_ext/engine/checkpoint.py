@@ -70,6 +70,20 @@ def trust_config_checkpoints(cfg) -> list:
     return found
 
 
+def plain_meta(obj):
+    """JSON-like values only (tuples -> lists, other objects -> str), so that ``torch.load(weights_only=True)``
+    accepts a checkpoint's ``meta``."""
+    if isinstance(obj, dict):
+        return {str(k): plain_meta(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_meta(v) for v in obj]
+    # exact builtin types: subclasses (TorchVersion, numpy scalars) would pickle as globals
+    for t in (bool, int, float, str):
+        if isinstance(obj, t):
+            return t(obj)
+    return None if obj is None else str(obj)
+
+
 def file_sha256(path: str, chunk: int = 1 << 22) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:

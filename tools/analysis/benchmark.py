@@ -13,7 +13,6 @@ peak resident set size (``ru_maxrss``) and its growth over the model-only footpr
 """
 import argparse
 import os.path as osp
-import resource
 import sys
 import time
 
@@ -27,19 +26,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 from mmseg.utils import register_all_modules  # noqa: E402
 from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
-
-
-def rss_mb() -> float:
-    """Peak resident set size of this process in MB. ``VmHWM`` belongs to the current address space (reset by
-    exec); ``ru_maxrss`` can carry the parent's peak over a fork+exec, so it is only the fallback."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+from rsseg_ext.utils.memory import peak_rss_mb  # noqa: E402
 
 
 def strip_pretrained(model_cfg) -> None:
@@ -100,7 +87,7 @@ def main(argv=None):
     data = make_batch(cfg, args.shape, args.batch, args.device)
     cuda = args.device == 'cuda'
     amp = torch.autocast(args.device, dtype=torch.float16 if cuda else torch.bfloat16, enabled=args.amp)
-    base_rss = rss_mb()
+    base_rss = peak_rss_mb()
 
     def step():
         with torch.no_grad(), amp:
@@ -137,7 +124,7 @@ def main(argv=None):
     if cuda:
         print(f'peak mem:   {torch.cuda.max_memory_allocated() / 2**20:.0f} MB allocated on the GPU')
     else:
-        peak = rss_mb()
+        peak = peak_rss_mb()
         print(f'peak mem:   {peak:.0f} MB peak RSS ({max(peak - base_rss, 0):.0f} MB over the model-only '
               f'{base_rss:.0f} MB)')
 

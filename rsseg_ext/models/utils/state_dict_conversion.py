@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 import torch
 import torch.nn as nn
 
+from ...engine.checkpoint import plain_meta
 from .weight_loading import LoadReport, load_local_state_dict, load_weights, map_keys
 
 __all__ = [
@@ -208,24 +209,12 @@ def build_model_from_config(config: str, cfg_options: Optional[dict] = None) -> 
         return MODELS.build(cfg.model)
 
 
-def _plain(obj):
-    """JSON-like values only, so that ``torch.load(weights_only=True)`` accepts the meta."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    for t in (bool, int, float, str):
-        if isinstance(obj, t):
-            return t(obj)
-    return None if obj is None else str(obj)
-
-
 def save_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: Optional[dict] = None) -> str:
     """Write ``{'state_dict': ..., 'meta': ...}`` atomically and check it reloads with ``weights_only=True``."""
     dst = osp.abspath(osp.expanduser(dst))
     os.makedirs(osp.dirname(dst), exist_ok=True)
     ckpt = {'state_dict': {k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
-            'meta': _plain(meta or {})}
+            'meta': plain_meta(meta or {})}
     fd, tmp = tempfile.mkstemp(dir=osp.dirname(dst), suffix='.tmp')
     os.close(fd)
     try:
