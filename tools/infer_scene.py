@@ -3,6 +3,7 @@
     python tools/infer_scene.py CONFIG CKPT IN.tif OUT.tif [--bands 1,2,3] [--window 1024 --overlap 128]
         [--batch N] [--tta flip] [--probs [--probs-dtype uint8|float32]] [--blend gaussian|mean]
         [--scale S] [--precision fp32|bf16|fp16] [--device cpu] [--force] [--resume] [--overlay OUT.png]
+        [--cfg-options KEY=VALUE ...]
 
 OUT.tif: uint8 labels, tiled and deflate-compressed, the input's CRS/transform, input nodata -> 255, the model's
 palette as colour table. --probs also writes OUT_probs.tif (one band per class). --bands are 1-based and in RGB
@@ -17,6 +18,8 @@ import argparse
 import os.path as osp
 import sys
 import time
+
+from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the checkout, if not pip-installed
 
@@ -46,8 +49,11 @@ def parse_args(argv=None):
     p.add_argument('input', help='input raster (GeoTIFF or anything GDAL reads)')
     p.add_argument('output', help='output label GeoTIFF')
     p.add_argument('--bands', type=parse_bands, default=(1, 2, 3), help='1-based bands, RGB order (default 1,2,3)')
-    p.add_argument('--window', type=int, default=1024, help='window side in pixels (default 1024)')
-    p.add_argument('--overlap', type=int, default=128, help='overlap of neighbouring windows (default 128)')
+    p.add_argument('--window', type=int, default=None,
+                   help="window side in pixels (default: the config's model.test_cfg.scene_window, else 1024; "
+                   'FCtL configs set the image size they were trained on, each window is one FCtL image)')
+    p.add_argument('--overlap', type=int, default=None,
+                   help='overlap of neighbouring windows (default: test_cfg.scene_overlap, else 128)')
     p.add_argument('--batch', type=int, default=1, help='windows per forward pass (default 1)')
     p.add_argument('--blend', choices=['gaussian', 'mean'], default='gaussian',
                    help="overlap blending: 'gaussian' (no seams, default) or 'mean' (= mmseg slide_inference)")
@@ -68,6 +74,8 @@ def parse_args(argv=None):
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow unpickling CKPT (only for files you trust; see tools/test.py)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                   help='override config settings, xxx=yyy (e.g. model.test_cfg.tta=d4 for FCtL)')
     return p.parse_args(argv)
 
 
@@ -86,7 +94,10 @@ def main(argv=None):
     if args.trust_checkpoint:
         trust_checkpoint(args.checkpoint)
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    model = init_model(args.config, args.checkpoint, device=device)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model = init_model(cfg, args.checkpoint, device=device)
     inferencer = SceneInferencer(model, window=args.window, overlap=args.overlap, batch=args.batch,
                                  blend=args.blend, tta=args.tta, bands=args.bands, scale=args.scale,
                                  precision=args.precision, progress=not args.no_progress,

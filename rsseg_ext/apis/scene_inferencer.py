@@ -12,7 +12,8 @@ The one window/slide engine of rsseg_ext. Three layers, each usable on its own:
   so window borders carry almost no weight and no seams appear.
 * :class:`SceneInferencer` -- reads windows of a raster with rasterio (a background thread reads the next batch
   while the model runs), pushes ``batch`` windows at a time through ``model.data_preprocessor`` and
-  ``model.encode_decode`` and hands finished rows to a background writer thread (argmax, nodata mask,
+  ``model.encode_decode`` (or the model's ``scene_window_logits``: FCtL segments each window as one image with
+  its patch grid and contexts) and hands finished rows to a background writer thread (argmax, nodata mask,
   compression, writes) that fills a tiled, deflate-compressed uint8 GeoTIFF, checkpointing every 256 rows so that
   an interrupted run can be resumed (``resume=True``, byte-identical result). Memory is
   bounded by the strip buffer, never by the scene: no full-scene logit array is ever allocated by
@@ -52,6 +53,9 @@ __all__ = [
 OUTPUT_NODATA = 255
 #: smallest accepted window side
 MIN_WINDOW = 32
+#: window side and overlap when neither the caller nor the model's test_cfg (scene_window/scene_overlap) set them
+DEFAULT_WINDOW = 1024
+DEFAULT_OVERLAP = 128
 #: output tile size (pixels) and rows written at once
 TILE = 256
 
@@ -178,6 +182,16 @@ class StripBlender:
             self.wsum[r1:r2, x1:x2] += wgt
         return released
 
+    def add_batch(self, windows: Sequence[Tuple[int, int, int, int]],
+                  logits: torch.Tensor) -> List[Tuple[int, torch.Tensor]]:
+        """:meth:`add` for each window of a batch (logits ``(n, C, h, w)``); the released row blocks, in order."""
+        out = []
+        for win, lg in zip(windows, logits):
+            rel = self.add(win, lg)
+            if rel is not None:
+                out.append(rel)
+        return out
+
     def finish(self) -> Optional[Tuple[int, torch.Tensor]]:
         """Release every remaining row (call after the last window)."""
         if self.done >= self.height:
@@ -220,10 +234,7 @@ def blend_slide(forward_fn: Callable[[torch.Tensor, List[dict]], torch.Tensor], 
             if blender is None:
                 blender = StripBlender(height, width, logits.shape[1], logits.shape[-2], blend, inputs.device,
                                        dtype=inputs.dtype if inputs.is_floating_point() else torch.float32)
-            for win, lg in zip(wins, logits):
-                rel = blender.add(win, lg)
-                if rel is not None:
-                    rows.append(rel[1])
+            rows += [r for _, r in blender.add_batch(wins, logits)]
         rel = blender.finish()
         if rel is not None:
             rows.append(rel[1])
@@ -533,9 +544,14 @@ class SceneInferencer:
 
     Args:
         model: an ``EncoderDecoder``-like segmentor (``data_preprocessor`` + ``encode_decode``), e.g. from
-            ``mmseg.apis.init_model(config, checkpoint, device)``. Put in eval mode here.
+            ``mmseg.apis.init_model(config, checkpoint, device)``. Put in eval mode here. A model with its own
+            whole-image inference (FCtL's patch grid + contexts) exposes ``scene_window_logits(inputs, metas)``:
+            each window is then one image for that model and goes through it instead of ``encode_decode``.
         window: window side in pixels (>= 32). Scenes smaller than the window use a smaller window (as mmseg).
+            ``None``: the model's ``test_cfg.scene_window`` (FCtL configs set the image size they were trained
+            on, e.g. 2448 for DeepGlobe) or 1024.
         overlap: overlap of neighbouring windows (``0 <= overlap < window``); stride = ``window - overlap``.
+            ``None``: ``test_cfg.scene_overlap`` or 128.
         batch: windows per forward pass.
         blend: ``'gaussian'`` (default; weighted, no seams) or ``'mean'`` (plain average, equals mmseg's
             ``slide_inference`` with ``crop_size=window, stride=window - overlap``).
@@ -567,11 +583,18 @@ class SceneInferencer:
         resumed_from: first row computed by the last :meth:`infer_file` (0 unless it resumed).
     """
 
-    def __init__(self, model, window: int = 1024, overlap: int = 128, batch: int = 1, blend: str = 'gaussian',
+    def __init__(self, model, window: Optional[int] = None, overlap: Optional[int] = None, batch: int = 1,
+                 blend: str = 'gaussian',
                  tta: Optional[str] = None, bands: Sequence[int] = (1, 2, 3),
                  scale: Optional[Union[float, Sequence[float]]] = None, reverse_channels: Optional[bool] = None,
                  precision: str = 'fp32', progress: bool = True, prefetch: int = 2,
                  checkpoint: Optional[str] = None, gdal_cache_mb: int = 64):
+        test_cfg = getattr(model, 'test_cfg', None) or {}
+        if window is None:
+            window = test_cfg.get('scene_window', None) or DEFAULT_WINDOW
+        if overlap is None:
+            overlap = test_cfg.get('scene_overlap', None)
+            overlap = min(DEFAULT_OVERLAP, int(window) // 2) if overlap is None else overlap
         window, overlap, batch = int(window), int(overlap), int(batch)
         if window < MIN_WINDOW:
             raise ValueError(f'window must be at least {MIN_WINDOW} pixels, got {window}')
@@ -585,6 +608,8 @@ class SceneInferencer:
             raise ValueError(f"precision must be 'fp32', 'bf16' or 'fp16', got {precision!r}")
         window_weights(1, 1, blend)
         self.model = model.eval()
+        # a model with its own whole-image inference (FCtL) treats each window as one image
+        self._window_fn = getattr(model, 'scene_window_logits', None) or model.encode_decode
         self.window, self.overlap, self.stride, self.batch = window, overlap, window - overlap, batch
         self.blend, self.tta = blend, (None if tta == 'none' else tta)
         self.bands = tuple(int(b) for b in bands)
@@ -696,7 +721,7 @@ class SceneInferencer:
         metas = [dict(img_shape=torch.Size((ph, pw)), ori_shape=(h, w), pad_shape=(ph, pw))
                  for _ in range(x.shape[0])]
         with self._autocast():
-            logits = self.model.encode_decode(x, metas)
+            logits = self._window_fn(x, metas)
         logits = logits.float()
         if self.tta == 'flip':
             n = len(inputs)
@@ -728,11 +753,9 @@ class SceneInferencer:
                                                device=logits.device, origin=origin)
                         self.buffer_shape = blender.buffer_shape
                         self.peak_buffer_bytes = blender.buffer_bytes
-                    for win, lg in zip(wins, logits):
-                        rel = blender.add(win, lg)
-                        if rel is not None:
-                            self.max_release_rows = max(self.max_release_rows, rel[1].shape[1])
-                            yield rel
+                    for rel in blender.add_batch(wins, logits):
+                        self.max_release_rows = max(self.max_release_rows, rel[1].shape[1])
+                        yield rel
                     self.num_windows += len(wins)
                     if bar is not None:
                         bar.update(len(wins))

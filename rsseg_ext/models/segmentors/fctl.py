@@ -73,7 +73,9 @@ class MultiContextEncoderDecoder(EncoderDecoder):
         img_channels: channels of one image in the stacked input (3).
         test_cfg: ``mode='uhr'`` (default) or ``'whole'`` (inputs already stacked, e.g. patch-level validation);
             ``patch_size``, ``min_overlap=50``, ``grid='glnet'|'mmseg'`` (``'mmseg'``: :func:`slide_grid` with
-            ``stride``), ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``.
+            ``stride``), ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``;
+            ``scene_window`` / ``scene_overlap``: the scene engine's defaults (``tools/infer_scene.py``, each
+            window one FCtL image, see :meth:`scene_window_logits`).
     """
 
     def __init__(self,
@@ -315,6 +317,21 @@ class MultiContextEncoderDecoder(EncoderDecoder):
                 raise ValueError(f"test_cfg.tta must be None or 'd4', got {tta!r}")
         return torch.stack(outs)
 
+    def scene_window_logits(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
+        """The scene engine's window forward (:class:`~rsseg_ext.apis.SceneInferencer`): each window of a scene
+        is one FCtL image -- its patch grid, its medium contexts and its global context are taken inside the
+        window (raw 0 past the window border, as past an image border in training). Set the window to the image
+        size the model was trained on (``test_cfg.scene_window``: DeepGlobe 2448, Inria 5000) so the contexts
+        cover what they covered in training; overlapping windows are blended by the engine.
+
+        Args:
+            inputs: ``(N, 3, h, w)`` normalised windows.
+
+        Returns:
+            ``(N, K, h, w)`` logits (:meth:`uhr_inference`, including ``test_cfg.tta``).
+        """
+        return self.uhr_inference(inputs, batch_img_metas)
+
     def _uhr_single(self, img: Tensor) -> Tensor:
         cfg = self.test_cfg
         p = int(cfg.get('patch_size', self.patch_size))
@@ -340,10 +357,7 @@ class MultiContextEncoderDecoder(EncoderDecoder):
             logits = self.forward_patches(patches, crops, boxes, ctx_feats)
             if blender is None:
                 blender = StripBlender(hp, wp, logits.shape[1], p, 'mean', img.device, torch.float32)
-            for win, lg in zip(wins, logits):
-                rel = blender.add(win, lg)
-                if rel is not None:
-                    rows.append(rel[1])
+            rows += [r for _, r in blender.add_batch(wins, logits)]
         rel = blender.finish()
         if rel is not None:
             rows.append(rel[1])
