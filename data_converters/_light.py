@@ -23,3 +23,21 @@ def _load(name: str):
 
 conversion = _load('conversion')
 grid = _load('grid')
+
+# the helpers the converters import by name (``from _light import open_zip, run_tasks, ...``)
+ConversionError = conversion.ConversionError
+TMP_MARK = conversion.TMP_MARK
+atomic_write_bytes = conversion.atomic_write_bytes
+atomic_write_png = conversion.atomic_write_png
+convert_tile_pair = conversion.convert_tile_pair
+decode_image = conversion.decode_image
+open_zip = conversion.open_zip
+print_summary = conversion.print_summary
+raster_size = conversion.raster_size
+remove_stale_temps = conversion.remove_stale_temps
+rgb_to_index = conversion.rgb_to_index
+run_tasks = conversion.run_tasks
+tile_names = conversion.tile_names
+worker_zip = conversion.worker_zip
+write_split_list = conversion.write_split_list
+slide_grid = grid.slide_grid

@@ -26,20 +26,10 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion, grid  # noqa: E402  (helpers without the torch/mmseg start-up)
-
-ConversionError = conversion.ConversionError
-atomic_write_bytes = conversion.atomic_write_bytes
-atomic_write_png = conversion.atomic_write_png
-decode_image = conversion.decode_image
-open_zip = conversion.open_zip
-print_summary = conversion.print_summary
-remove_stale_temps = conversion.remove_stale_temps
-rgb_to_index = conversion.rgb_to_index
-run_tasks = conversion.run_tasks
-worker_zip = conversion.worker_zip
-write_split_list = conversion.write_split_list
-slide_grid = grid.slide_grid
+# helpers without the torch/mmseg start-up (see _light.py)
+from _light import (conversion, atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
+                    open_zip, print_summary, remove_stale_temps, rgb_to_index, run_tasks, slide_grid,
+                    worker_zip, write_split_list)
 
 # One item: (split, name, (image zip, member), (label zip, member) or None)
 Item = Tuple[str, str, Tuple[str, str], Optional[Tuple[str, str]]]

@@ -29,18 +29,9 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion, grid  # noqa: E402  (helpers without the torch/mmseg start-up)
-
-ConversionError = conversion.ConversionError
-convert_tile_pair = conversion.convert_tile_pair
-open_zip = conversion.open_zip
-print_summary = conversion.print_summary
-raster_size = conversion.raster_size
-remove_stale_temps = conversion.remove_stale_temps
-run_tasks = conversion.run_tasks
-tile_names = conversion.tile_names
-write_split_list = conversion.write_split_list
-slide_grid = grid.slide_grid
+# helpers without the torch/mmseg start-up (see _light.py)
+from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size,  # noqa: E402
+                    remove_stale_temps, run_tasks, slide_grid, tile_names, write_split_list)
 
 URL = 'https://x-ytong.github.io/project/GID.html'
 PALETTE = {(0, 0, 0): 0, (255, 0, 0): 1, (0, 255, 0): 2, (0, 255, 255): 3, (255, 255, 0): 4, (0, 0, 255): 5}

@@ -23,17 +23,9 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
-
-ConversionError = conversion.ConversionError
-atomic_write_bytes = conversion.atomic_write_bytes
-decode_image = conversion.decode_image
-open_zip = conversion.open_zip
-print_summary = conversion.print_summary
-remove_stale_temps = conversion.remove_stale_temps
-run_tasks = conversion.run_tasks
-worker_zip = conversion.worker_zip
-write_split_list = conversion.write_split_list
+# helpers without the torch/mmseg start-up (see _light.py)
+from _light import (atomic_write_bytes, ConversionError, decode_image, open_zip, print_summary,  # noqa: E402
+                    remove_stale_temps, run_tasks, worker_zip, write_split_list)
 
 URL = 'https://github.com/Junjue-Wang/LoveDA (Zenodo record 5706578)'
 ARCHIVES = {'train': 'Train.zip', 'val': 'Val.zip', 'test': 'Test.zip'}

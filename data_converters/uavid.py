@@ -26,18 +26,9 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
-
-ConversionError = conversion.ConversionError
-atomic_write_png = conversion.atomic_write_png
-decode_image = conversion.decode_image
-open_zip = conversion.open_zip
-print_summary = conversion.print_summary
-remove_stale_temps = conversion.remove_stale_temps
-rgb_to_index = conversion.rgb_to_index
-run_tasks = conversion.run_tasks
-worker_zip = conversion.worker_zip
-write_split_list = conversion.write_split_list
+# helpers without the torch/mmseg start-up (see _light.py)
+from _light import (atomic_write_png, ConversionError, decode_image, open_zip, print_summary,  # noqa: E402
+                    remove_stale_temps, rgb_to_index, run_tasks, worker_zip, write_split_list)
 
 URL = 'https://uavid.nl/'
 ARCHIVE = 'uavid_v1.5_official_release_image.zip'

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import deepglobe  # noqa: E402
 
 _fake = load_fake_data('deepglobe')
-TMP_MARK, ConversionError = deepglobe.conversion.TMP_MARK, deepglobe.ConversionError
+from _light import TMP_MARK, ConversionError  # noqa: E402
 
 
 @pytest.fixture()

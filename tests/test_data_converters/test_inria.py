@@ -14,7 +14,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import inria  # noqa: E402
 
 _fake = load_fake_data('inria')
-TMP_MARK, ConversionError = inria.conversion.TMP_MARK, inria.ConversionError
+from _light import TMP_MARK, ConversionError  # noqa: E402
 
 
 @pytest.fixture()

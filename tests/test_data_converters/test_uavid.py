@@ -13,7 +13,7 @@ from conftest import REPO_ROOT, load_fake_data
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import uavid  # noqa: E402
 
-TMP_MARK, ConversionError = uavid.conversion.TMP_MARK, uavid.ConversionError
+from _light import TMP_MARK, ConversionError  # noqa: E402
 
 _fake = load_fake_data('uavid')
 

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import _pairs  # noqa: E402
 import udd5  # noqa: E402
 
-TMP_MARK, ConversionError = _pairs.conversion.TMP_MARK, _pairs.ConversionError
+from _light import TMP_MARK, ConversionError  # noqa: E402
 _fake = load_fake_data('udd5')
 
 
