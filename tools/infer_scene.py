@@ -3,7 +3,7 @@
     python tools/infer_scene.py CONFIG CKPT IN.tif OUT.tif [--bands 1,2,3] [--window 1024 --overlap 128]
         [--batch N] [--tta flip] [--probs [--probs-dtype uint8|float32]] [--blend gaussian|mean]
         [--scale S] [--precision fp32|bf16|fp16] [--device cpu] [--force] [--resume] [--overlay OUT.png]
-        [--cfg-options KEY=VALUE ...]
+        [--vocabulary NAMES|FILE] [--cfg-options KEY=VALUE ...]
 
 OUT.tif: uint8 labels, tiled and deflate-compressed, the input's CRS/transform, input nodata -> 255, the model's
 palette as colour table. --probs also writes OUT_probs.tif (one band per class). --bands are 1-based and in RGB
@@ -42,6 +42,16 @@ def parse_scale(text: str):
     return vals[0] if len(vals) == 1 else vals
 
 
+def parse_vocabulary(text: str):
+    """A text file of names (one per line) if such a file exists, else comma-separated names."""
+    if osp.isfile(osp.expanduser(text)) or ',' not in text:
+        return text  # a path: load_vocabulary reads it (or says that it does not exist)
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError('--vocabulary holds no class names')
+    return names
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Whole-scene GeoTIFF inference with an mmseg / rsseg_ext model')
     p.add_argument('config', help='model config file')
@@ -74,6 +84,9 @@ def parse_args(argv=None):
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow unpickling CKPT (only for files you trust; see tools/test.py)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--vocabulary', type=parse_vocabulary, default=None,
+                   help='open-vocabulary models (RSKT-Seg, LoVLANet): the class names to segment, comma-separated '
+                   "('building,road,tree,other') or a text file with one name per line, in label-index order")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                    help='override config settings, xxx=yyy (e.g. model.test_cfg.tta=d4 for FCtL)')
     return p.parse_args(argv)
@@ -98,6 +111,13 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model = init_model(cfg, args.checkpoint, device=device)
+    if args.vocabulary is not None:
+        from rsseg_ext.models.text import apply_vocabulary
+        try:
+            names = apply_vocabulary(model, args.vocabulary, what='--vocabulary')
+        except (FileNotFoundError, ValueError) as e:
+            sys.exit(f'infer_scene.py: {e}')
+        print(f'vocabulary ({len(names)} names): {", ".join(names)}')
     inferencer = SceneInferencer(model, window=args.window, overlap=args.overlap, batch=args.batch,
                                  blend=args.blend, tta=args.tta, bands=args.bands, scale=args.scale,
                                  precision=args.precision, progress=not args.no_progress,

@@ -798,6 +798,8 @@ class SceneInferencer:
     # -- resumable file output --------------------------------------------------------------------------------
     def _num_classes(self, height: int, width: int) -> int:
         n = getattr(self.model, 'out_channels', None)
+        if callable(getattr(self.model, 'set_vocabulary', None)):
+            n = None  # open vocabulary (RSKT-Seg): one channel per name in use, not the config's num_classes
         if n is None:
             n = getattr(getattr(self.model, 'decode_head', None), 'out_channels', None)
         if n is None:  # probe with one blank window
@@ -823,7 +825,8 @@ class SceneInferencer:
             scale=self.scale, reverse_channels=self._reverse(len(bands)), probs=bool(probs),
             probs_dtype=probs_dtype if probs else None, checkpoint=ckpt,
             model=dict(type=type(self.model).__name__,
-                       params=int(sum(p.numel() for p in self.model.parameters()))),
+                       params=int(sum(p.numel() for p in self.model.parameters())),
+                       classes=[str(c) for c in (getattr(self.model, 'dataset_meta', None) or {}).get('classes', ())]),
             tile=TILE)
         return json.loads(json.dumps(settings))  # the form it has after a round trip through the sidecar
 

@@ -6,7 +6,7 @@ starting with ``#`` are skipped; the name is used verbatim in the prompt templat
 import os.path as osp
 from typing import Sequence, Tuple, Union
 
-__all__ = ['load_vocabulary', 'VocabularyLike']
+__all__ = ['load_vocabulary', 'apply_vocabulary', 'VocabularyLike']
 
 VocabularyLike = Union[str, Sequence[str]]
 
@@ -27,4 +27,35 @@ def load_vocabulary(vocabulary: VocabularyLike, what: str = 'vocabulary') -> Tup
     names = tuple(str(n) for n in vocabulary)
     if not names:
         raise ValueError(f'{what} is empty')
+    return names
+
+
+def apply_vocabulary(model, vocabulary: VocabularyLike, what: str = 'vocabulary') -> Tuple[str, ...]:
+    """Give an open-vocabulary model the class names to segment (e.g. ``tools/infer_scene.py --vocabulary``).
+
+    ``model.set_vocabulary(names)`` where the segmentor has it (RSKT-Seg: any number of names), else
+    ``set_class_names(names)`` on every submodule that has it (LoVLANet's text classifier: the trained number of
+    classes, renamed). ``model.dataset_meta`` gets the names, and a generated palette when the old one does not fit.
+
+    Raises:
+        ValueError: the model has a fixed class list (no receiver), or a receiver refuses the names.
+    """
+    import numpy as np
+    names = load_vocabulary(vocabulary, what)
+    setter = getattr(model, 'set_vocabulary', None)
+    if callable(setter):
+        setter(names)
+        return names
+    receivers = [m for m in model.modules() if callable(getattr(m, 'set_class_names', None))]
+    if not receivers:
+        raise ValueError(f'{type(model).__name__} has a fixed class list; {what} is for open-vocabulary models '
+                         '(RSKT-Seg, LoVLANet)')
+    for m in receivers:
+        m.set_class_names(names)
+    meta = dict(getattr(model, 'dataset_meta', None) or {})
+    palette = meta.get('palette')
+    if palette is None or len(palette) != len(names):
+        meta['palette'] = np.random.RandomState(42).randint(0, 256, (len(names), 3)).tolist()
+    meta['classes'] = names
+    model.dataset_meta = meta
     return names
