@@ -1,0 +1,309 @@
+"""tools/model_converters/fctl2mmseg.py: the FCtL authors' release (github.com/liqiokkk/FCtL) -> our FCtL.
+
+The release's modules are rebuilt here from plain torch layers under the authors' names (``FCN8`` with its VGG16
+trunk slices ``pool3/4/5`` cut from a ``vgg`` module, ``big_pool*``, ``big_attention``, ``output``, ``adj_pool*``,
+``up_*``) with random values and saved the way the release saves them (``nn.DataParallel(model).state_dict()``).
+The converted weights must load strictly into the configs' models, and trunk, fusion and FCN-8s score path must
+compute the reference's function (same padding-1 geometry on both sides; the release's pad-100 trick is not
+reproduced by design).
+"""
+import importlib.util
+import os.path as osp
+import re
+from typing import Optional
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from conftest import REPO_ROOT
+
+TOOLS = osp.join(REPO_ROOT, 'tools', 'model_converters')
+HID = 16  # conv6/conv7 width (4096 in the release; the layout is the same)
+K = 2  # Inria: background / building
+TINY = ['--cfg-options', f'model.decode_head.channels={HID}']  # the --config check at the tiny head width
+_CACHE = {}
+
+
+def tool():
+    if 'mod' not in _CACHE:
+        spec = importlib.util.spec_from_file_location('_conv_fctl2mmseg', osp.join(TOOLS, 'fctl2mmseg.py'))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _CACHE['mod'] = mod
+    return _CACHE['mod']
+
+
+# ---------------------------------------------------------------- the authors' layout, rebuilt
+VGG16_CFG = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M')
+
+
+def vgg16_features() -> nn.Sequential:
+    """torchvision's ``vgg16().features`` layer list (indices 0..30), ceil-mode pools as FCN8 sets them."""
+    layers, c = [], 3
+    for v in VGG16_CFG:
+        if v == 'M':
+            layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(*layers)
+
+
+class RefFCtL(nn.Module):
+    """The release's ``FCtL(512, 512)``: three cross-attention branches (y, z, x) and the sigmoid/softmax gates."""
+
+    def __init__(self, c: int = 512):
+        super().__init__()
+        for s in ('', '_1', '_2'):
+            setattr(self, 'conv_value' + s, nn.Conv2d(c, c, 1, bias=False))
+            setattr(self, 'conv_query' + s, nn.Conv2d(c, c, 1))
+            setattr(self, 'conv_key' + s, nn.Conv2d(c, c, 1))
+            setattr(self, 'gamma' + s, nn.Parameter(torch.randn(1)))
+        for i in (1, 2, 3):
+            setattr(self, f'in_{i}', nn.Conv2d(c, c, 1))
+            setattr(self, f'out_{i}', nn.Conv2d(c, c, 1))
+        self.trans = nn.Conv2d(3 * c, 3 * c, 1)
+        self.c = c
+
+    def _branch(self, s: str, x, ctx):
+        q = getattr(self, 'conv_query' + s)(x).flatten(2)
+        k = getattr(self, 'conv_key' + s)(ctx).flatten(2)
+        v = getattr(self, 'conv_value' + s)(ctx).flatten(2)
+        attn = torch.softmax(torch.bmm(q.transpose(1, 2), k), dim=2)  # (B, N, N_ctx)
+        out = torch.bmm(attn, v.transpose(1, 2)).transpose(1, 2).reshape(x.shape)
+        return getattr(self, 'gamma' + s) * out
+
+    def forward(self, x, y, z=None):
+        if z is None:
+            return x + self._branch('', x, y)
+        sims = [self._branch('', x, y), self._branch('_1', x, z), self._branch('_2', x, x)]
+        h = torch.cat([getattr(self, f'in_{i + 1}')(s) for i, s in enumerate(sims)], 1)
+        parts = self.trans(h).split(self.c, 1)
+        w = torch.stack([torch.sigmoid(getattr(self, f'out_{i + 1}')(p)) for i, p in enumerate(parts)]).softmax(0)
+        return x + w[0] * sims[0] + w[1] * sims[1] + w[2] * sims[2]
+
+
+def bilinear_deconv(k: int, size: int) -> nn.ConvTranspose2d:
+    from rsseg_ext.models.decode_heads.fcn8s_head import bilinear_kernel
+    d = nn.ConvTranspose2d(k, k, size, stride=size // 2, bias=False)
+    with torch.no_grad():
+        d.weight.zero_()
+        for c in range(k):
+            d.weight[c, c] = bilinear_kernel(size)
+    return d
+
+
+class RefFCN8(nn.Module):
+    """The release's ``FCN8(num_classes, mode)`` module tree: mode 1 FCN-8s, 2 one context (the context trunk is
+    the patch trunk's very modules), 3 three contexts (context pool5 maps given)."""
+
+    def __init__(self, mode: int, k: int = K, hid: int = HID):
+        super().__init__()
+        self.mode = mode
+        self.vgg = nn.Module()
+        self.vgg.features = vgg16_features()
+        self.vgg.classifier = nn.Sequential(nn.Linear(8, hid), nn.ReLU(), nn.Dropout(), nn.Linear(hid, hid),
+                                            nn.ReLU(), nn.Dropout(), nn.Linear(hid, 10))
+        f = list(self.vgg.features.children())
+        self.pool3, self.pool4, self.pool5 = nn.Sequential(*f[:17]), nn.Sequential(*f[17:24]), nn.Sequential(*f[24:])
+        if mode == 2:
+            self.big_pool3 = nn.Sequential(*f[:17])
+            self.big_pool4 = nn.Sequential(*f[17:24])
+            self.big_pool5 = nn.Sequential(*f[24:])
+        if mode in (2, 3):
+            self.big_attention = RefFCtL()
+        self.adj_pool3 = nn.Conv2d(256, k, 1)
+        self.adj_pool4 = nn.Conv2d(512, k, 1)
+        self.output = nn.Sequential(nn.Conv2d(512, hid, 7), nn.ReLU(), nn.Dropout(), nn.Conv2d(hid, hid, 1),
+                                    nn.ReLU(), nn.Dropout(), nn.Conv2d(hid, k, 1))
+        self.up_output, self.up_pool4_out, self.up_final = bilinear_deconv(k, 4), bilinear_deconv(k, 4), \
+            bilinear_deconv(k, 16)
+
+    def trunk(self, x, big: bool = False):
+        p = 'big_pool' if big else 'pool'
+        p3 = getattr(self, p + '3')(x)
+        p4 = getattr(self, p + '4')(p3)
+        return p3, p4, getattr(self, p + '5')(p4)
+
+    def fused_pool5(self, x, y: Optional[torch.Tensor] = None, pool5_10=None, pool5_15=None):
+        pool5 = self.trunk(x)[2]
+        if self.mode == 2:
+            pool5_10 = self.trunk(y, big=True)[2]
+        return self.big_attention(pool5, pool5_10, pool5_15)
+
+    def scores(self, pool3, pool4, pool5):
+        """The score maps before the (pad-100-geometry) upsampling: s32 (conv6 unpadded), pool4 / pool3 scores."""
+        return self.output(pool5), self.adj_pool4(0.01 * pool4), self.adj_pool3(1e-4 * pool3)
+
+
+def randomize(m: nn.Module, seed: int) -> nn.Module:
+    """Random values at scales that keep 13 ReLU convs and the attention logits in a sane range."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in m.named_parameters():  # shared trunk tensors come once (under vgg.features)
+            if n.startswith('up_'):
+                continue  # the release's deconvs stay the fixed bilinear kernels
+            fan = p[0].numel() if p.ndim > 1 else 1
+            std = (2.0 / fan)**0.5 if n.startswith(('vgg.', 'pool', 'big_pool')) else fan**-0.5
+            if re.search(r'conv_(query|key)', n):
+                std *= 0.1
+            p.copy_(torch.randn(p.shape, generator=g) * std)
+    return m.eval()
+
+
+def save_release(model: nn.Module, path) -> str:
+    """As train_deep_globe.py: ``torch.save(nn.DataParallel(model).state_dict(), ...)``."""
+    sd = nn.DataParallel(model).state_dict()
+    assert all(k.startswith('module.') for k in sd)
+    torch.save(sd, str(path))
+    return str(path)
+
+
+def ours(config: str):
+    from rsseg_ext.models.utils.state_dict_conversion import build_model_from_config
+    return build_model_from_config(osp.join(REPO_ROOT, config), {'model.decode_head.channels': HID}).eval()
+
+
+def load_converted(path) -> dict:
+    ckpt = torch.load(str(path), map_location='cpu', weights_only=True)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    return ckpt['state_dict']
+
+
+@pytest.fixture(scope='module')
+def release(tmp_path_factory):
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp('fctl_release')
+    models = {'all': randomize(RefFCN8(3), 1), 'B10': randomize(RefFCN8(2), 2), 'B15': randomize(RefFCN8(2), 3),
+              'Bfcn': randomize(RefFCN8(1), 4)}
+    paths = {n: save_release(m, d / f'{n}.epoch.pth') for n, m in models.items()}
+    return models, paths, d
+
+
+def assert_head_same(ref: RefFCN8, model) -> None:
+    """conv6 -> conv7 -> score and the skip scores: ours (conv6 padded by 3) cropped = the release's unpadded."""
+    g = torch.Generator().manual_seed(5)
+    p3, p4, p5 = (torch.randn(1, c, s, s, generator=g) for c, s in ((256, 36), (512, 18), (512, 9)))
+    head = model.decode_head
+    with torch.no_grad():
+        s32, s4, s3 = ref.scores(p3, p4, p5)
+        h = F.relu(head.conv7(F.relu(head.conv6(p5))))
+        torch.testing.assert_close(head.conv_seg(h)[..., 3:-3, 3:-3], s32, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(head.score_pool4(p4 * head.skip_scales[1]), s4, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(head.score_pool3(p3 * head.skip_scales[0]), s3, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- tests
+def test_three_context_release_with_its_context_trunks(release, tmp_path, capsys):
+    models, paths, _ = release
+    dst = tmp_path / 'fctl.pth'
+    rc = tool().main([paths['all'], str(dst), '--medium', paths['B10'], '--large', paths['B15']] + TINY)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert 'source keys not used (0)' in out and 'target keys left unset (0)' in out
+    assert 'fctl-iccv_vgg16_inria.py' in out and 'result: OK' in out
+    sd = load_converted(dst)
+    model = ours('configs/fctl/fctl-iccv_vgg16_inria.py')
+    res = model.load_state_dict(sd, strict=True)
+    assert not res.missing_keys and not res.unexpected_keys
+    ref, b10, b15 = models['all'], models['B10'], models['B15']
+    g = torch.Generator().manual_seed(6)
+    x, y, z = (torch.randn(1, 3, 64, 64, generator=g) for _ in range(3))
+    with torch.no_grad():
+        # the trunks: patch (all.epoch.pth), medium (B10's big_pool*), large (B15's big_pool*)
+        feats = model.backbone(x)
+        for a, b in zip(feats, ref.trunk(x)):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        fy, fz = model.context_features(0, y), model.context_features(1, z)
+        torch.testing.assert_close(fy, b10.trunk(y, big=True)[2], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fz, b15.trunk(z, big=True)[2], rtol=1e-5, atol=1e-5)
+        # the fusion: LCC x3 + MCF on pool5 (branch order and trans blocks permuted to contexts (1, 2, 3))
+        x5 = feats[-1]
+        boxes = model.branch_boxes(model.default_ctx_boxes(1))
+        fused = model.fusion(x5, [x5, fy, fz], boxes)
+        torch.testing.assert_close(fused, ref.big_attention(x5, fy, fz), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fused, ref.fused_pool5(x, pool5_10=fy, pool5_15=fz), rtol=1e-5, atol=1e-5)
+    assert_head_same(ref, model)
+
+
+@pytest.mark.parametrize('name,ctx', [('B10', 2), ('B15', 3)])
+def test_single_context_release(release, tmp_path, capsys, name, ctx):
+    models, paths, _ = release
+    dst = tmp_path / f'{name}.pth'
+    assert tool().main([paths[name], str(dst)] + TINY) == 0
+    out = capsys.readouterr().out
+    assert f'single-ctx-x{ctx}_inria.py' in out and 'source keys not used (0)' in out, out
+    assert 'never run with one context' in out and 'target keys left unset (0)' in out
+    sd = load_converted(dst)
+    model = ours(f'configs/fctl/staged/fctl-iccv_vgg16_single-ctx-x{ctx}_inria.py')
+    res = model.load_state_dict(sd, strict=True)
+    assert not res.missing_keys and not res.unexpected_keys
+    ref = models[name]
+    g = torch.Generator().manual_seed(7)
+    x, y = torch.randn(2, 3, 64, 64, generator=g), torch.randn(2, 3, 64, 64, generator=g)
+    with torch.no_grad():
+        feats = model.extract_feat(torch.cat([x, y], 1))  # patch + its context, stacked as in training
+        ref_feats = ref.trunk(x)
+        torch.testing.assert_close(feats[0], ref_feats[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(feats[1], ref_feats[1], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(feats[2], ref.fused_pool5(x, y), rtol=1e-5, atol=1e-5)
+    assert_head_same(ref, model)
+
+
+def test_fcn8s_baseline_without_module_prefix(release, tmp_path, capsys):
+    models, _, d = release
+    plain = d / 'Bfcn_plain.pth'
+    torch.save(models['Bfcn'].state_dict(), str(plain))  # also accepted without DataParallel's module.
+    dst = tmp_path / 'bfcn.pth'
+    assert tool().main([str(plain), str(dst)] + TINY) == 0
+    out = capsys.readouterr().out
+    assert 'fcn8s_vgg16_inria.py' in out and 'source keys not used (0)' in out, out
+    model = ours('configs/fctl/staged/fcn8s_vgg16_inria.py')
+    model.load_state_dict(load_converted(dst), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model.backbone(x), models['Bfcn'].trunk(x)):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert_head_same(models['Bfcn'], model)
+
+
+def test_trans_block_permutation_is_exact():
+    t = torch.arange(36.0).reshape(6, 6, 1, 1)
+    p = tool().permute_blocks((2, 0, 1))(t)
+    # our block 0 (the patch) is their block 2, our 1 their 0, our 2 their 1, on inputs and outputs alike
+    torch.testing.assert_close(p[0:2, 0:2], t[4:6, 4:6])
+    torch.testing.assert_close(p[2:4, 4:6], t[0:2, 2:4])
+    torch.testing.assert_close(tool().permute_blocks((2, 0, 1))(torch.arange(6.0)), torch.tensor([4., 5, 0, 1, 2, 3]))
+
+
+def test_errors_wrong_file_missing_file_and_missing_context_trunks(release, tmp_path, capsys):
+    models, paths, d = release
+    mod = tool()
+    # not an FCtL checkpoint: a torchvision VGG16 state dict
+    vgg = {'features.' + k: v for k, v in vgg16_features().state_dict().items()}
+    bad = str(tmp_path / 'vgg16.pth')
+    torch.save(vgg, bad)
+    assert mod.main([bad, str(tmp_path / 'x.pth')]) == 2
+    err = capsys.readouterr().err
+    assert 'does not look like an FCtL release checkpoint' in err and 'features.0.weight' in err
+    # the older DeepGlobe commit's layout is named and refused
+    dg = {'module.pool3.0.weight': torch.zeros(1), 'module.local.conv_query.weight': torch.zeros(1)}
+    torch.save(dg, str(tmp_path / 'dg.pth'))
+    assert mod.main([str(tmp_path / 'dg.pth'), str(tmp_path / 'x.pth')]) == 2
+    assert 'older DeepGlobe commit' in capsys.readouterr().err
+    # a missing file
+    assert mod.main([str(tmp_path / 'nope.pth'), str(tmp_path / 'x.pth')]) == 2
+    assert 'nope.pth' in capsys.readouterr().err
+    # all.epoch.pth without its context trunks: reported, not written
+    assert mod.main([paths['all'], str(tmp_path / 'x.pth')] + TINY) == 1
+    cap = capsys.readouterr()
+    assert 'context_backbones.0' in cap.out and '--medium B10.epoch.pth' in cap.out
+    assert not osp.exists(tmp_path / 'x.pth')
+    # a context file that has no context trunk, and --kind disagreeing with the keys
+    assert mod.main([paths['all'], str(tmp_path / 'x.pth'), '--medium', paths['Bfcn'], '--large', paths['B15']]) == 2
+    assert 'big_pool' in capsys.readouterr().err
+    assert mod.main([paths['B10'], str(tmp_path / 'x.pth'), '--kind', 'three']) == 2
+    assert "'single' checkpoint" in capsys.readouterr().err
+    assert not osp.exists(tmp_path / 'x.pth')

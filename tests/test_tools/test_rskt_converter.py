@@ -1,0 +1,333 @@
+"""tools/model_converters/rsktseg2mmseg.py: the RSKT-Seg release (LiBingyu01/RSKT-Seg, detectron2) -> RSKTSeg.
+
+The release is rebuilt at tiny sizes with random values from its public key layout (written here as a name table,
+independently of the converter's rules): the fine-tuned OpenAI-layout CLIP with split q/k/v
+(``sem_seg_head.predictor.clip_model``), the frozen RemoteCLIP with split q/k/v and its unused text tower
+(``clip_model_remote``), ``dino_model``, the meta-architecture convs and ``RSKT_Decoder``
+(``sem_seg_head.predictor.transformer``), wrapped as a detectron2 checkpoint. Checked: every key lands where the
+table says with the same tensor, the converted file loads strictly, the CLIP towers compute what open_clip computes
+with the same (packed) weights, the RemoteCLIP q/k/v are re-packed exactly, the RS-Fusion blocks compute the
+release's equations from the release's tensors, and the error paths.
+"""
+import importlib.util
+import os.path as osp
+import re
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, osp.join(REPO_ROOT, 'tests', 'test_models', 'test_rskt'))
+from rskt_tiny import CLIP, RCLIP, tiny_model_overrides  # noqa: E402
+
+TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'rsktseg2mmseg.py')
+BASE_CFG = osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'rskt-seg_vit-b16_dlrsd.py')
+PRED = 'sem_seg_head.predictor.'
+DEC = PRED + 'transformer.'
+QKV = ('q_proj_weight', 'k_proj_weight', 'v_proj_weight')
+_MOD = {}
+
+
+def tool():
+    if 'm' not in _MOD:
+        spec = importlib.util.spec_from_file_location('_conv_rsktseg2mmseg', TOOL)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _MOD['m'] = mod
+    return _MOD['m']
+
+
+# ---------------------------------------------------------------- the release's key layout (names only)
+def _release_name(k: str) -> str:
+    """Our RSKTSeg key (neck / head / dino) -> the release's key (RSKT_Seg / RSKT_Decoder attribute names)."""
+    if k.startswith('dino.'):
+        return 'dino_model.' + k[len('dino.'):]
+    m = re.fullmatch(r'neck\.layers\.(\d+)\.(spatial|klass)\.(.+)\.(weight|bias)', k)
+    if m:
+        i, blk, name, wb = m.groups()
+        inner = {'norm1': 'norm1', 'norm2': 'norm2', 'q': 'attention.q', 'k': 'attention.k', 'v': 'attention.v',
+                 'proj': 'attention.proj', 'sr': 'attention.sr_k', 'norm_k': 'attention.norm_k',
+                 'sr_v': 'attention.sr_v', 'norm_v': 'attention.norm_v', 'mlp.fc1': 'mlp.fc1', 'mlp.gate': 'mlp.fc2',
+                 'mlp.fc2': 'mlp.fc3', 'dwconv': 'mlp.dwconv.dwconv'}[name]
+        block = {'spatial': 'spatial_fusion', 'klass': 'class_fusion'}[blk]
+        return f'{DEC}layers.{i}.{block}.sa.{inner}.{wb}'
+    name, wb = k.rsplit('.', 1)
+    table = {'neck.dino_proj': 'dino_down_sample', 'neck.embed_clip': DEC + 'conv1', 'neck.embed_dino': DEC + 'conv2',
+             'neck.embed_fuse': DEC + 'fusion_corr', 'neck.appearance_proj.0': DEC + 'guidance_projection.0',
+             'neck.text_proj.0': DEC + 'text_guidance_projection.0', 'decode_head.head': DEC + 'head'}
+    for i in range(2):
+        table[f'decode_head.pre_proj.clip.{i}'] = f'upsample{i + 1}'
+        table[f'decode_head.pre_proj.rclip.{i}'] = f'upsample{i + 1}_remote'
+        table[f'decode_head.pre_proj.dino.{i}'] = f'dino_decod_proj{i + 1}'
+        table[f'decode_head.guidance_proj.clip.{i}.0'] = f'{DEC}CLIP_decoder_guidance_projection.{i}.0'
+        table[f'decode_head.guidance_proj.rclip.{i}.0'] = f'{DEC}CLIP_decoder_guidance_projection_remote.{i}.0'
+        table[f'decode_head.guidance_proj.dino.{i}.0'] = f'{DEC}DINO_decoder_guidance_projection.{i}.0'
+        table[f'decode_head.ups.{i}.up'] = f'{DEC}Fusiondecoder{i + 1}.up'
+        for j in (0, 1, 3, 4):
+            table[f'decode_head.ups.{i}.conv.{j}'] = f'{DEC}Fusiondecoder{i + 1}.conv.double_conv.{j}'
+    return table[name] + '.' + wb
+
+
+def _openai_split(sd: dict, prefix: str) -> dict:
+    """OpenAI/open_clip CLIP keys -> the release's layout: prefix, packed in_proj_weight split into q/k/v."""
+    out = {}
+    for k, v in sd.items():
+        if k.endswith('in_proj_weight'):
+            for name, chunk in zip(QKV, v.chunk(3, dim=0)):
+                out[prefix + k[:-len('in_proj_weight')] + name] = chunk.clone()
+        else:
+            out[prefix + k] = v.clone()
+    return out
+
+
+def _random_clip(cfg: dict, seed: int):
+    from rsseg_ext.models.text.clip_text_encoder import build_open_clip
+    torch.manual_seed(seed)
+    m = build_open_clip(model_cfg=cfg)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in m.parameters():  # non-zero biases / non-unit norms everywhere
+            p.add_(torch.randn(p.shape, generator=g) * 0.02)
+    return m.eval()
+
+
+def _tiny_config(tmp_path, num_layers: int = 2) -> str:
+    model = tiny_model_overrides(64)
+    model['neck']['num_layers'] = num_layers
+    path = tmp_path / f'rskt_tiny_n{num_layers}.py'
+    path.write_text(f'_base_ = [{BASE_CFG!r}]\nmodel = {model!r}\n')
+    return str(path)
+
+
+def _build(cfg_path: str):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(Config.fromfile(cfg_path).model).eval()
+
+
+def make_release(tmp_path, num_layers: int = 2, packed_clip: bool = False):
+    """(detectron2 checkpoint path, release state dict, expected converted state dict, reference CLIPs, config)."""
+    cfg = _tiny_config(tmp_path, num_layers)
+    ours = _build(cfg).state_dict()
+    ref, ref_r = _random_clip(CLIP, 1), _random_clip(RCLIP, 2)
+    release, expected = {}, {}
+    clip_sd = ref.state_dict()
+    release.update({PRED + 'clip_model.' + k: v.clone() for k, v in clip_sd.items()} if packed_clip else
+                   _openai_split(clip_sd, PRED + 'clip_model.'))
+    expected.update({k.replace(PRED + 'clip_model.', 'backbone.text_encoder.clip.'): v
+                     for k, v in _openai_split(clip_sd, PRED + 'clip_model.').items()})
+    release.update(_openai_split(ref_r.state_dict(), PRED + 'clip_model_remote.'))  # both towers, as released
+    expected.update({'remote_clip.' + k: v for k, v in ref_r.state_dict().items() if k.startswith('visual.')})
+    g = torch.Generator().manual_seed(3)
+    for k, v in ours.items():
+        if k.startswith(('backbone.', 'remote_clip.')):
+            continue
+        t = torch.randn(v.shape, generator=g) * 0.2
+        release[_release_name(k)] = t
+        expected[k] = t
+    assert set(expected) == set(ours)  # the table covers the whole model
+    d2 = {'model': release, 'optimizer': {'state': {}, 'param_groups': []}, 'scheduler': {'last_epoch': 10},
+          'iteration': 10}
+    path = str(tmp_path / 'rskt_release.pth')
+    torch.save(d2, path)
+    return path, release, expected, (ref, ref_r), cfg
+
+
+def load_converted(path: str) -> dict:
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    return ckpt['state_dict']
+
+
+# ---------------------------------------------------------------- tests
+def test_release_converts_every_key_and_loads_strictly(tmp_path, capsys):
+    src, release, expected, _, cfg = make_release(tmp_path)
+    dst = str(tmp_path / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    report = capsys.readouterr().out
+    assert 'source keys not used (0)' in report and 'target keys left unset (0)' in report, report
+    assert 'shape mismatches (0)' in report and 'result: OK' in report
+    assert 'RemoteCLIP text tower' in report  # dropped on purpose, with the reason
+    assert 'N = 2 RS-Fusion layers' in report and 'optimizer, scheduler and iteration' in report
+    out = load_converted(dst)
+    assert set(out) == set(expected)
+    for k, v in expected.items():
+        assert torch.equal(out[k], v), k  # every tensor where the release's name table says, unchanged
+    model = _build(cfg)
+    res = model.load_state_dict(out, strict=True)
+    assert not res.missing_keys and not res.unexpected_keys
+    meta = torch.load(dst, map_location='cpu', weights_only=True)['meta']
+    assert meta['num_layers'] == 2 and meta['converted_from'] == 'rskt_release.pth'
+
+
+@pytest.mark.parametrize('packed_clip', [False, True])
+def test_clip_towers_same_function_as_open_clip(tmp_path, packed_clip):
+    """CLIP converted from the release's split-q/k/v OpenAI layout (or a packed variant) computes what open_clip
+    computes with the packed weights; RemoteCLIP's q/k/v are concatenated back exactly."""
+    from rsseg_ext.models.utils.clip_vit import clip_dense_block, clip_vit_embed, run_blocks
+    src, release, _, (ref, ref_r), cfg = make_release(tmp_path, packed_clip=packed_clip)
+    dst = str(tmp_path / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    out = load_converted(dst)
+    model = _build(cfg)
+    model.load_state_dict(out, strict=True)
+    for k, v in ref_r.state_dict().items():  # exact re-packing
+        if k.startswith('visual.'):
+            assert torch.equal(out['remote_clip.' + k], v), k
+    q = release[PRED + 'clip_model_remote.visual.transformer.resblocks.1.attn.q_proj_weight']
+    w = out['remote_clip.visual.transformer.resblocks.1.attn.in_proj_weight']
+    assert torch.equal(w[:q.shape[0]], q)
+
+    from open_clip import tokenize
+    tokens = tokenize(['A photo of a river in the scene', 'A photo of a building in the scene'])
+    x = torch.randn(2, 3, 64, 64)
+    clip = model.backbone.clip
+    with torch.no_grad():
+        torch.testing.assert_close(clip.encode_text(tokens), ref.encode_text(tokens), rtol=0, atol=1e-5)
+        torch.testing.assert_close(clip.encode_image(x), ref.encode_image(x), rtol=0, atol=1e-5)
+        # the dense path (hooks + CAT-Seg's value trick on the last block) through the split weights
+        mine = model.backbone.encode_image_tokens(x)
+        t, _ = clip_vit_embed(ref.visual, x)
+        t, hooks = run_blocks(ref.visual.transformer.resblocks[:-1], t, model.backbone.out_indices)
+        dense = ref.visual.ln_post(clip_dense_block(ref.visual.transformer.resblocks[-1], t)) @ ref.visual.proj
+        torch.testing.assert_close(mine['tokens'], dense, rtol=0, atol=1e-5)
+        for a, b in zip(mine['hooks'], hooks):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+        # RemoteCLIP hooks = open_clip's blocks with the original packed weights
+        r = model.remote_clip
+        t, grid = clip_vit_embed(ref_r.visual, x)
+        _, rh = run_blocks(ref_r.visual.transformer.resblocks, t, r.out_indices, stop=r.stop)
+        for a, b in zip(r(x), rh):
+            torch.testing.assert_close(a.flatten(2).transpose(1, 2), b[:, 1:], rtol=0, atol=1e-5)  # (B, L, W)
+
+
+def _ln(x, release, p):
+    return F.layer_norm(x, x.shape[-1:], release[p + '.weight'], release[p + '.bias'])
+
+
+def _lin(x, release, p):
+    return F.linear(x, release[p + '.weight'], release[p + '.bias'])
+
+
+def _attn(q, k, v, heads):
+    n, lq, c = q.shape
+    sp = lambda t: t.reshape(n, t.shape[1], heads, c // heads).transpose(1, 2)  # noqa: E731
+    a = (sp(q) @ sp(k).transpose(-1, -2) * (c // heads)**-0.5).softmax(-1)
+    return (a @ sp(v)).transpose(1, 2).reshape(n, lq, c)
+
+
+def test_rs_fusion_blocks_compute_the_release_equations(tmp_path):
+    """SET / CET of the converted model = the release's MiT blocks written from its tensors (gated MLP fc1/fc2/fc3,
+    key reduction sr_k, DWConv inside the spatial MLP)."""
+    src, release, _, _, cfg = make_release(tmp_path)
+    dst = str(tmp_path / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    model = _build(cfg)
+    model.load_state_dict(load_converted(dst), strict=True)
+    layer = model.neck.layers[1]
+    heads = layer.spatial.num_heads
+    n, c, h, w = 3, 32, 8, 8
+    x, gd = torch.randn(n, c, h, w), torch.randn(n, c, h, w)
+    s = f'{DEC}layers.1.spatial_fusion.sa.'
+    with torch.no_grad():
+        xs = x.flatten(2).transpose(1, 2)
+        xn = _ln(xs, release, s + 'norm1')
+        u = torch.cat([xn, gd.flatten(2).transpose(1, 2)], -1)
+        ur = F.conv2d(u.transpose(1, 2).reshape(n, 2 * c, h, w), release[s + 'attention.sr_k.weight'],
+                      release[s + 'attention.sr_k.bias'], stride=2).flatten(2).transpose(1, 2)
+        vr = F.conv2d(xn.transpose(1, 2).reshape(n, c, h, w), release[s + 'attention.sr_v.weight'],
+                      release[s + 'attention.sr_v.bias'], stride=2).flatten(2).transpose(1, 2)
+        a = _attn(_lin(u, release, s + 'attention.q'), _lin(_ln(ur, release, s + 'attention.norm_k'), release,
+                                                             s + 'attention.k'),
+                  _lin(_ln(vr, release, s + 'attention.norm_v'), release, s + 'attention.v'), heads)
+        xs = xs + _lin(a, release, s + 'attention.proj')
+        z = _ln(xs, release, s + 'norm2')
+        m = _lin(F.relu6(_lin(z, release, s + 'mlp.fc1')) * _lin(z, release, s + 'mlp.fc2'), release, s + 'mlp.fc3')
+        m = F.conv2d(m.transpose(1, 2).reshape(n, c, h, w), release[s + 'mlp.dwconv.dwconv.weight'],
+                     release[s + 'mlp.dwconv.dwconv.bias'], padding=3, groups=c)
+        ref = xs.transpose(1, 2).reshape(n, c, h, w) + m
+        torch.testing.assert_close(layer.spatial(x, gd), ref, rtol=1e-4, atol=1e-5)
+        # CET: 2x2 average pool, one length-T sequence per pooled pixel through the MiT block (text guidance
+        # concatenated to the q/k inputs), bilinear (align_corners=True) back, outer residual
+        k = f'{DEC}layers.1.class_fusion.sa.'
+        b, t = 2, 5
+        e, tg = torch.randn(b, c, t, h, w), torch.randn(b, t, c)
+        y0 = e.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        p = F.avg_pool2d(y0, 2)
+        seq = p.reshape(b, t, c, -1).permute(0, 3, 1, 2).reshape(-1, t, c)  # (B * h/2 * w/2, T, C)
+        tau = tg.unsqueeze(1).expand(b, p.shape[-1] * p.shape[-2], t, c).reshape(-1, t, c)
+        sn = _ln(seq, release, k + 'norm1')
+        ut = torch.cat([sn, tau], -1)
+        r = seq + _lin(_attn(_lin(ut, release, k + 'attention.q'), _lin(ut, release, k + 'attention.k'),
+                             _lin(sn, release, k + 'attention.v'), heads), release, k + 'attention.proj')
+        z = _ln(r, release, k + 'norm2')
+        r = r + F.relu6(_lin(F.relu6(_lin(z, release, k + 'mlp.fc1')) * _lin(z, release, k + 'mlp.fc2'), release,
+                             k + 'mlp.fc3'))
+        r = r.reshape(b, -1, t, c).permute(0, 2, 3, 1).reshape(b * t, c, h // 2, w // 2)
+        ref = y0 + F.interpolate(r, size=(h, w), mode='bilinear', align_corners=True)
+        ref = ref.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+        torch.testing.assert_close(layer.klass(e, tg), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_error_paths(tmp_path, capsys):
+    mod = tool()
+    src, _, _, _, cfg = make_release(tmp_path, num_layers=2)
+    # the config's N differs from the release's: refused, naming the option; nothing written
+    dst = str(tmp_path / 'bad.pth')
+    assert mod.main([src, dst, '--config', cfg, '--cfg-options', 'model.neck.num_layers=3']) == 2
+    err = capsys.readouterr().err
+    assert 'N = 2 RS-Fusion layers' in err and '--cfg-options model.neck.num_layers=2' in err, err
+    assert not osp.exists(dst)
+    # a CLIP width the config does not build (a ViT-L release with a ViT-B config, in miniature)
+    assert mod.main([src, dst, '--config', cfg, '--cfg-options', 'model.decode_head.clip_width=128']) == 2
+    assert 'model.decode_head.clip_width' in capsys.readouterr().err and not osp.exists(dst)
+    # not an RSKT-Seg checkpoint (e.g. a plain CLIP file or a CAT-Seg release)
+    other = str(tmp_path / 'other.pth')
+    torch.save({'model': {'sem_seg_head.predictor.transformer.layers.0.swin_block.norm.weight': torch.ones(2)},
+                'iteration': 1}, other)
+    assert mod.main([other, dst, '--config', cfg]) == 2
+    assert 'does not look like an RSKT-Seg' in capsys.readouterr().err
+    # a missing file
+    assert mod.main([str(tmp_path / 'nope.pth'), dst, '--config', cfg]) == 2
+    assert 'not found' in capsys.readouterr().err and not osp.exists(dst)
+
+
+def test_release_geometry_picks_the_matching_config():
+    """ViT-B/16 vs ViT-L/14 and N are read from the key shapes (zero-stride tensors: no memory)."""
+    mod = tool()
+
+    def fake(width, patch, grid, t_width, embed, n):
+        z = lambda *s: torch.zeros(()).expand(*s)  # noqa: E731
+        c = PRED + 'clip_model.'
+        sd = {c + 'visual.conv1.weight': z(width, 3, patch, patch), c + 'visual.positional_embedding':
+              z(grid * grid + 1, width), c + 'visual.transformer.resblocks.0.mlp.c_fc.weight': z(4 * width, width),
+              c + 'text_projection': z(t_width, embed), c + 'ln_final.weight': z(t_width),
+              c + 'positional_embedding': z(77, t_width), c + 'token_embedding.weight': z(49408, t_width),
+              c + 'transformer.resblocks.0.ln_1.weight': z(t_width), DEC + 'conv1.weight': z(128, 4, 7, 7),
+              DEC + 'conv2.weight': z(128, 1, 7, 7), DEC + 'fusion_corr.weight': z(128, 256, 7, 7)}
+        sd.update({f'{DEC}layers.{i}.spatial_fusion.sa.norm1.weight': z(128) for i in range(n)})
+        return sd
+
+    for (width, patch, grid, tw, embed), arch in (((768, 16, 14, 512, 512), 'ViT-B/16'),
+                                                  ((1024, 14, 24, 768, 768), 'ViT-L/14')):
+        for n in (2, 3, 5):
+            geo = mod.release_geometry(fake(width, patch, grid, tw, embed, n))
+            assert (geo['arch'], geo['num_layers'], geo['clip_width'], geo['embed_dim']) == (arch, n, width, embed)
+            assert geo['separate_fusion'] and geo['cost_channels'] == 4
+    assert mod.RELEASE_CONFIGS[('ViT-B/16', 3)] == 'rskt-seg_vit-b16_isaid.py'
+    assert mod.RELEASE_CONFIGS[('ViT-L/14', 2)] == 'rskt-seg_vit-l14_isaid.py'
+    for name in set(mod.RELEASE_CONFIGS.values()) | set(mod.ARCH_CONFIGS.values()):
+        assert osp.isfile(osp.join(REPO_ROOT, 'configs', 'rskt_seg', name))
+    # the shipped configs agree with the release table (N and CLIP width), so check_config accepts them
+    for (arch, n), name in mod.RELEASE_CONFIGS.items():
+        width, embed = (768, 512) if arch == 'ViT-B/16' else (1024, 768)
+        mod.check_config(osp.join(REPO_ROOT, 'configs', 'rskt_seg', name), None,
+                         dict(arch=arch, num_layers=n, clip_width=width, embed_dim=embed))
