@@ -11,7 +11,7 @@ uint8 GeoTIFF, each run in its own subprocess so that peak RSS is clean:
   argmax agreement with fp32 (whole scene) and max logit difference (crop) are printed.
 
     python benchmarks/scene_inference.py [--sizes 2048 4096] [--window 512 --overlap 128] [--batch 1]
-        [--modes stock fp32 bf16] [--model r18|tiny] [--threads N] [--workdir DIR]
+        [--modes stock fp32 bf16] [--model r18|tiny] [--threads N] [--device cpu|cuda] [--workdir DIR]
 
 Prints figures; asserts nothing. Big sizes need time and (for the stock path) memory: 16384^2 holds ~7 GB of
 image + logits in the stock path.
@@ -100,8 +100,11 @@ def worker(args):
     warnings.filterwarnings('ignore')
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = build_model(args.window, args.overlap, args.model)
+    cuda = args.device.startswith('cuda')
+    model = build_model(args.window, args.overlap, args.model).to(args.device)
     base_rss = peak_rss_mb()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     res = dict(mode=args.worker)
     t0 = time.time()
     if args.worker == 'stock':
@@ -131,7 +134,10 @@ def worker(args):
                    bf16_vs_fp32_max=float((bf16 - fp32).abs().max()),
                    bf16_vs_fp32_argmax=float((bf16.argmax(0) == fp32.argmax(0)).float().mean()),
                    crop=list(img.shape[1:]))
+    if cuda:
+        torch.cuda.synchronize()
     res['wall_s'] = time.time() - t0
+    res['cuda_peak_mb'] = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
     res['peak_rss_mb'] = peak_rss_mb()
     res['base_rss_mb'] = base_rss
     print('RESULT ' + json.dumps(res), flush=True)
@@ -140,7 +146,7 @@ def worker(args):
 def run_worker(args, mode, scene, out):
     cmd = [sys.executable, osp.abspath(__file__), '--worker', mode, '--scene', scene, '--out', out, '--window',
            str(args.window), '--overlap', str(args.overlap), '--batch', str(args.batch), '--agree-size',
-           str(args.agree_size), '--model', args.model] + (['--threads', str(args.threads)] if args.threads else [])
+           str(args.agree_size), '--model', args.model, '--device', args.device] + (['--threads', str(args.threads)] if args.threads else [])
     p = subprocess.run(cmd, capture_output=True, text=True)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith('RESULT ')]
     if p.returncode != 0 or not lines:
@@ -172,6 +178,9 @@ def main(argv=None):
     p.add_argument('--model', default='r18', choices=sorted(MODELS_),
                    help="'r18' (ResNetV1c-18 + FCN) or 'tiny' (same at 1/4 width: fast scaling runs on big scenes)")
     p.add_argument('--threads', type=int, default=0, help='torch threads (default: torch default)')
+    p.add_argument('--device', default='cpu',
+                   help="'cpu' (default) or 'cuda' / 'cuda:N': both paths on that device (stock keeps the scene's "
+                   'logits there, as mmseg does); GPU peak memory is printed too')
     p.add_argument('--agree-size', type=int, default=1024, help='crop side for the logit comparisons')
     p.add_argument('--workdir', default=None, help='where scenes and outputs go (default: a temp folder)')
     p.add_argument('--worker', default=None, help=argparse.SUPPRESS)
@@ -187,7 +196,7 @@ def main(argv=None):
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, cpu bf16 native: '
           f'{__import__("rsseg_ext.apis.scene_inferencer", fromlist=["x"]).cpu_has_native_bf16()}; '
           f'model ResNetV1c-18 ({args.model}) + FCNHead, {NUM_CLASSES} classes; window {args.window}, overlap {args.overlap}, '
-          f'batch {args.batch}; workdir {workdir}')
+          f'batch {args.batch}; device {args.device}; workdir {workdir}')
     rows = []
     for size in args.sizes:
         scene = osp.join(workdir, f'scene_{size}.tif')
@@ -199,7 +208,8 @@ def main(argv=None):
             r = run_worker(args, mode, scene, outs[mode])
             r['size'] = size
             rows.append(r)
-            print(f'  {size}^2 {mode:5s}: {r["wall_s"]:7.1f} s, peak RSS {r["peak_rss_mb"]:7.0f} MB', flush=True)
+            gpu = f', GPU peak {r["cuda_peak_mb"]:7.0f} MB' if r.get('cuda_peak_mb') is not None else ''
+            print(f'  {size}^2 {mode:5s}: {r["wall_s"]:7.1f} s, peak RSS {r["peak_rss_mb"]:7.0f} MB{gpu}', flush=True)
         if 'fp32' in outs and 'stock' in outs:
             rows.append(dict(size=size, mode='agree_fp32_stock', value=label_agreement(outs['fp32'], outs['stock'])))
         if 'fp32' in outs and 'bf16' in outs:
