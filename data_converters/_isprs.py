@@ -24,8 +24,8 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size,  # noqa: E402
-                    remove_stale_temps, run_tasks, slide_grid, tile_names, write_split_list)
+from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size, run_tasks,  # noqa: E402
+                    slide_grid, start_run, tile_names, write_split_list)
 
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
 PALETTE = {(0, 0, 0): 0, (255, 255, 255): 1, (0, 0, 255): 2, (0, 255, 255): 3, (0, 255, 0): 4, (255, 255, 0): 5,
@@ -110,10 +110,7 @@ def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int 
 def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, areas: Optional[List[str]] = None,
             **opts) -> Tuple[dict, dict]:
     opts = {**PRESETS[opts.pop('preset', 'authors')], **{k: v for k, v in opts.items() if v is not None}}
-    if osp.isdir(out_dir):
-        stale = remove_stale_temps(out_dir)
-        if stale:
-            print(f'removed {stale} partial file(s) left by an interrupted run')
+    start_run(out_dir)
     job = collect(spec, raw_dir, out_dir, opts, nproc, areas)
     counts = run_tasks(job['tasks'], nproc=job['processes'], desc=spec.name)
     for split, tiles in job['names'].items():

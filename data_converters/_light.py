@@ -35,6 +35,7 @@ open_zip = conversion.open_zip
 print_summary = conversion.print_summary
 raster_size = conversion.raster_size
 remove_stale_temps = conversion.remove_stale_temps
+start_run = conversion.start_run
 rgb_to_index = conversion.rgb_to_index
 run_tasks = conversion.run_tasks
 tile_names = conversion.tile_names

@@ -27,9 +27,9 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (conversion, atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
-                    open_zip, print_summary, remove_stale_temps, rgb_to_index, run_tasks, slide_grid,
-                    worker_zip, write_split_list)
+from _light import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image, open_zip,  # noqa: E402
+                    print_summary, rgb_to_index, run_tasks, slide_grid, start_run, worker_zip,
+                    write_split_list)
 
 # One item: (split, name, (image zip, member), (label zip, member) or None)
 Item = Tuple[str, str, Tuple[str, str], Optional[Tuple[str, str]]]
@@ -125,13 +125,7 @@ def convert(spec: PairSpec, raw_dir: str, out_dir: str, nproc: int = 1, tile: in
     if tile < 0 or stride < 0:
         raise ConversionError(f'--tile and --stride must be positive, got {tile} / {stride}')
     stride = stride or tile
-    if osp.isdir(out_dir):
-        stale = remove_stale_temps(out_dir)
-        if stale:
-            print(f'removed {stale} partial file(s) left by an interrupted run')
-    for zf in conversion._worker_cache.values():  # handles of an earlier run in this process may be stale
-        zf.close()
-    conversion._worker_cache.clear()
+    start_run(out_dir)
     items = spec.items(raw_dir, opts)
     seen = {}
     for split, name, img_src, _ in items:

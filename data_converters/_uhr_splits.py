@@ -61,3 +61,14 @@ def random_split(ids: Sequence[str], sizes: Dict[str, int], seed: int = 0) -> Di
         out[split] = sorted(order[start:start + n])
         start += n
     return out
+
+
+def choose_splits(ids: Sequence[str], split_lists: str, sizes: Dict[str, int], seed: int, protocol: str,
+                  lists: str) -> Dict[str, List[str]]:
+    """The published lists in ``split_lists`` if given, else a seeded random split of ``sizes`` that says it is not
+    the ``protocol`` (``lists``: what to pass to reproduce published numbers)."""
+    if split_lists:
+        return read_split_lists(split_lists, ids)
+    print(f'no --split-lists: wrote a seeded random split (seed {seed}), NOT the {protocol} protocol; pass {lists} '
+          'to reproduce published numbers')
+    return random_split(ids, sizes, seed)

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
-from _uhr_splits import random_split, read_split_lists  # noqa: E402
+from _uhr_splits import choose_splits  # noqa: E402
 
 ConversionError = conversion.ConversionError
 
@@ -124,16 +124,9 @@ def collect(archive: str) -> Dict[str, tuple]:
 def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, seed: int = 0,
             unmatched_to_unknown: bool = False) -> Dict[str, int]:
     archive = find_archive(raw)
-    stale = conversion.remove_stale_temps(out_dir) if osp.isdir(out_dir) else 0
-    if stale:
-        print(f'removed {stale} partial file(s) left by an interrupted run')
+    conversion.start_run(out_dir)
     pairs = collect(archive)
-    if split_lists:
-        splits = read_split_lists(split_lists, list(pairs))
-    else:
-        splits = random_split(list(pairs), EXPECTED, seed)
-        print(f'no --split-lists: wrote a seeded random split (seed {seed}), NOT the GLNet protocol; pass GLNet\'s '
-              'lists to reproduce published numbers')
+    splits = choose_splits(list(pairs), split_lists, EXPECTED, seed, 'GLNet', "GLNet's lists")
     tasks = []
     for split, ids in splits.items():
         for i in ids:

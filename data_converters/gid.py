@@ -30,8 +30,8 @@ from typing import Dict, List, Tuple
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size,  # noqa: E402
-                    remove_stale_temps, run_tasks, slide_grid, tile_names, write_split_list)
+from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size, run_tasks,  # noqa: E402
+                    slide_grid, start_run, tile_names, write_split_list)
 
 URL = 'https://x-ytong.github.io/project/GID.html'
 PALETTE = {(0, 0, 0): 0, (255, 0, 0): 1, (0, 255, 0): 2, (0, 255, 255): 3, (255, 255, 0): 4, (0, 0, 255): 5}
@@ -98,10 +98,7 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride
         raise ConversionError(f'--classes must be 5 or 15, got {classes}')
     if tile <= 0 or stride <= 0:
         raise ConversionError(f'--tile and --stride must be positive, got {tile} / {stride}')
-    if osp.isdir(out_dir):
-        stale = remove_stale_temps(out_dir)
-        if stale:
-            print(f'removed {stale} partial file(s) left by an interrupted run')
+    start_run(out_dir)
     scenes = index_archives(raw_dir, classes)
     palette = PALETTE if classes == 5 else PALETTE15
     splits = split_scenes(list(scenes), seed)

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
-from _uhr_splits import random_split, read_split_lists  # noqa: E402
+from _uhr_splits import choose_splits  # noqa: E402
 
 ConversionError = conversion.ConversionError
 
@@ -133,18 +133,11 @@ def _convert_one(split: str, tile: str, img_src: str, gt_src: str, out_img: str,
 
 def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, seed: int = 0,
             verify: bool = True) -> Dict[str, int]:
-    stale = conversion.remove_stale_temps(out_dir) if osp.isdir(out_dir) else 0
-    if stale:
-        print(f'removed {stale} partial file(s) left by an interrupted run')
+    conversion.start_run(out_dir)
     tmp_root = tempfile.mkdtemp(prefix='inria-7z-')
     try:
         _, pairs = locate(raw, tmp_root)
-        if split_lists:
-            splits = read_split_lists(split_lists, list(pairs))
-        else:
-            splits = random_split(list(pairs), EXPECTED, seed)
-            print(f'no --split-lists: wrote a seeded random split (seed {seed}), NOT the FCtL protocol; pass FCtL\'s '
-                  'txt_1 lists to reproduce published numbers')
+        splits = choose_splits(list(pairs), split_lists, EXPECTED, seed, 'FCtL', "FCtL's txt_1 lists")
         tasks = []
         for split, ids in splits.items():
             for t in ids:

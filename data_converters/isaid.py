@@ -41,9 +41,9 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (conversion, atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
-                    open_zip, print_summary, remove_stale_temps, rgb_to_index, run_tasks, slide_grid,
-                    worker_zip, write_split_list)
+from _light import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image, open_zip,  # noqa: E402
+                    print_summary, rgb_to_index, run_tasks, slide_grid, start_run, worker_zip,
+                    write_split_list)
 
 URL = 'https://captain-whu.github.io/iSAID/dataset.html'
 LABEL_SUFFIX = '_instance_color_RGB'
@@ -140,13 +140,7 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, patch: int = 896, stride
         raise ConversionError(f'--patch and --stride must be positive, got {patch} / {stride}')
     if test not in ('copy', 'tile', 'skip'):
         raise ConversionError(f'--test must be copy, tile or skip, got {test!r}')
-    if osp.isdir(out_dir):
-        stale = remove_stale_temps(out_dir)
-        if stale:
-            print(f'removed {stale} partial file(s) left by an interrupted run')
-    for zf in conversion._worker_cache.values():  # handles of an earlier run in this process may be stale
-        zf.close()
-    conversion._worker_cache.clear()
+    start_run(out_dir)
     tasks, images = [], {}
     for split in ('train', 'val'):
         imgs = _index(raw_dir, split, 'images', IMAGE_RE, True)

@@ -25,7 +25,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
 from _light import (atomic_write_bytes, ConversionError, decode_image, open_zip, print_summary,  # noqa: E402
-                    remove_stale_temps, run_tasks, worker_zip, write_split_list)
+                    run_tasks, start_run, worker_zip, write_split_list)
 
 URL = 'https://github.com/Junjue-Wang/LoveDA (Zenodo record 5706578)'
 ARCHIVES = {'train': 'Train.zip', 'val': 'Val.zip', 'test': 'Test.zip'}
@@ -105,9 +105,7 @@ def collect(raw_dir: str, out_dir: str, verify: bool = True) -> Dict[str, object
 
 
 def convert(raw_dir: str, out_dir: str, nproc: int = 1, verify: bool = True) -> Dict[str, int]:
-    stale = remove_stale_temps(out_dir) if osp.isdir(out_dir) else 0
-    if stale:
-        print(f'removed {stale} partial file(s) left by an interrupted run')
+    start_run(out_dir)
     job = collect(raw_dir, out_dir, verify)
     counts = run_tasks(job['tasks'], nproc=nproc, desc='LoveDA')
     ids: Dict[str, List[str]] = job['ids']

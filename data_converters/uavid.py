@@ -28,7 +28,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
 from _light import (atomic_write_png, ConversionError, decode_image, open_zip, print_summary,  # noqa: E402
-                    remove_stale_temps, rgb_to_index, run_tasks, worker_zip, write_split_list)
+                    rgb_to_index, run_tasks, start_run, worker_zip, write_split_list)
 
 URL = 'https://uavid.nl/'
 ARCHIVE = 'uavid_v1.5_official_release_image.zip'
@@ -120,10 +120,7 @@ def collect(raw_dir: str, out_dir: str, preset: str) -> dict:
 def convert(raw_dir: str, out_dir: str, nproc: int = 1, preset: str = 'frames') -> Tuple[dict, dict]:
     if preset not in ('frames', 'authors'):
         raise ConversionError(f'unknown preset {preset!r}: use frames or authors')
-    if osp.isdir(out_dir):
-        stale = remove_stale_temps(out_dir)
-        if stale:
-            print(f'removed {stale} partial file(s) left by an interrupted run')
+    start_run(out_dir)
     job = collect(raw_dir, out_dir, preset)
     counts = run_tasks(job['tasks'], nproc=nproc, desc='UAVid')
     names = job['names']

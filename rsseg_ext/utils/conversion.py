@@ -104,6 +104,19 @@ def worker_zip(path: str) -> zipfile.ZipFile:
     return zf
 
 
+def start_run(out_dir: str) -> int:
+    """Before converting into ``out_dir``: delete the temp files an interrupted run left there (and say how many)
+    and close the archive handles an earlier run in this process left open (they may be stale). Returns the number
+    of files removed."""
+    stale = remove_stale_temps(out_dir) if osp.isdir(out_dir) else 0
+    if stale:
+        print(f'removed {stale} partial file(s) left by an interrupted run')
+    for zf in _worker_cache.values():
+        zf.close()
+    _worker_cache.clear()
+    return stale
+
+
 def _call(task):
     return task[0](*task[1])
 
