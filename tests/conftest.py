@@ -1,3 +1,4 @@
+import contextlib
 import os
 import os.path as osp
 import socket
@@ -10,6 +11,19 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo', 'fcn_r18-tiny_synthetic.py')
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """One intra-op torch thread while the block runs: tiny tensors gain nothing from threads, and on a busy
+    2-core machine OpenMP barriers made tiny-model tests ~20x slower (a descheduled worker stalls every op)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 @pytest.fixture(scope='session')

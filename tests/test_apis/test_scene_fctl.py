@@ -21,6 +21,7 @@ import rsseg_ext  # noqa: E402,F401
 from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 from rsseg_ext.apis.scene_inferencer import OUTPUT_NODATA, SceneInferencer, slide_grid  # noqa: E402
+from conftest import one_torch_thread
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 PATCH = 64
@@ -64,10 +65,8 @@ def fctl_cfg(scene_window=None, num_classes=3) -> dict:
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmseg')
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops; OpenMP barriers stall on a busy 2-core machine
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def build(**kw):

@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, one_torch_thread  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 from rsseg_ext.apis.scene_inferencer import OUTPUT_NODATA, SceneInferencer  # noqa: E402
 from rsseg_ext.models.text import apply_vocabulary  # noqa: E402
@@ -30,10 +30,8 @@ NAMES = ('building', 'road', 'water')
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmseg')
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops; OpenMP barriers stall on a busy 2-core machine
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def _cli():

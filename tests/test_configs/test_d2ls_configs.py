@@ -8,7 +8,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, one_torch_thread
 
 D2LS_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'd2ls', '*.py')))
 TINY_CONVNEXT = dict(depths=[1, 1, 1, 1], channels=[16, 32, 64, 128])
@@ -18,10 +18,8 @@ TINY_CONVNEXT = dict(depths=[1, 1, 1, 1], channels=[16, 32, 64, 128])
 def _one_thread():
     """Tiny tensors gain nothing from intra-op threads, and on a busy 2-core machine OpenMP barriers made these
     tests 20x slower (a descheduled worker thread stalls every op)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def tiny_d2ls_model_cfg(cfg: Config) -> ConfigDict:

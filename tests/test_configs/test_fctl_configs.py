@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, one_torch_thread
 
 import rsseg_ext  # noqa: F401
 from mmseg.registry import MODELS
@@ -22,10 +22,8 @@ FCTL_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'fctl', '**', '*.
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmseg')
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def test_all_six_method_configs_exist():

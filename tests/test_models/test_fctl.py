@@ -14,6 +14,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from rsseg_ext.datasets.transforms.multi_context import GenerateMultiContextPatch
 from rsseg_ext.utils.grid import uhr_grid
+from conftest import one_torch_thread
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 
@@ -22,10 +23,8 @@ MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 def _scope():
     init_default_scope('mmseg')
     torch.manual_seed(0)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # on a busy 2-core machine OpenMP barriers stall tiny ops
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 @MODELS.register_module(force=True)

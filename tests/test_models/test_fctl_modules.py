@@ -10,6 +10,7 @@ from rsseg_ext.models.utils.ale import AlternatingLocalEnhancement, crop_resize
 from rsseg_ext.models.utils.lcc import LocalityAwareContextCorrelation
 from rsseg_ext.models.utils.lfi import LocalFeatureInteraction
 from rsseg_ext.models.utils.mcf import MultiContextFusion
+from conftest import one_torch_thread
 
 C, H, W, B = 32, 8, 8, 2
 
@@ -17,10 +18,8 @@ C, H, W, B = 32, 8, 8, 2
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors; OpenMP barriers stall on a busy 2-core machine
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def _x(*shape):

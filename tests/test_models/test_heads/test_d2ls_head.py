@@ -14,6 +14,7 @@ from mmseg.structures import SegDataSample
 from rsseg_ext.models.decode_heads.d2ls_head import D2LSHead, PixelShuffleUpsampler
 from rsseg_ext.models.utils import CrossAttention, RandomFourierPE
 from rsseg_ext.utils.complexity import count_flops, count_params
+from conftest import one_torch_thread
 
 IN_CH = (8, 16, 32, 64)
 
@@ -22,10 +23,8 @@ IN_CH = (8, 16, 32, 64)
 def _one_thread():
     """Tiny tensors gain nothing from intra-op threads, and on a busy 2-core machine OpenMP barriers made these
     tests 20x slower (a descheduled worker thread stalls every op)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def tiny_head(**kw) -> D2LSHead:

@@ -21,6 +21,7 @@ from rsseg_ext.models.necks.rskt_cost_aggregator import cosine_cost
 from rsseg_ext.models.text import build_open_clip
 from rsseg_ext.models.utils import WeightsNotFoundError, split_in_proj_state_dict, split_mha_in_proj
 from rsseg_ext.models.utils.clip_vit import resize_clip_pos_embed
+from conftest import one_torch_thread
 
 init_default_scope('mmseg')
 
@@ -28,10 +29,8 @@ init_default_scope('mmseg')
 @pytest.fixture(autouse=True, scope='module')
 def _one_thread():
     """2 shared cores: one intra-op thread is 20x faster here than two contending ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 def _backbone(**kw):

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
 import rsseg_ext  # noqa: F401  (registers the modules)
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, one_torch_thread
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from rskt_tiny import tiny_model_cfg
@@ -23,10 +23,8 @@ NAMES = ('building', 'road', 'water', 'tree', 'car')
 @pytest.fixture(autouse=True, scope='module')
 def _one_thread():
     """2 shared cores: one intra-op thread is 20x faster here than two contending ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope='module')
