@@ -3,7 +3,8 @@
 The published protocols are id lists: GLNet's ``train.txt`` / ``crossvali.txt`` / ``test.txt`` for DeepGlobe
 (454 / 207 / 142) and FCtL's ``txt_1/{train,crossvali,test}.txt`` for Inria (126 / 27 / 27). ``--split-lists DIR``
 reads them (lines may be ids or file names such as ``123_sat.jpg`` / ``austin1_sat.tif``; ``crossvali.txt`` is the
-validation list). Without them a seeded random split with the protocol's sizes is written and flagged as such.
+validation list); listed images missing from a partial download are named in a warning and skipped. Without
+them a seeded random split with the protocol's sizes is written and flagged as such.
 """
 import os.path as osp
 import re
@@ -12,6 +13,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from _light import conversion
+from _sources import warn
 
 ConversionError = conversion.ConversionError
 
@@ -24,28 +26,36 @@ def list_id(line: str) -> str:
     return _SUFFIX.sub('', osp.basename(line.strip()))
 
 
-def read_split_lists(folder: str, available: Sequence[str]) -> Dict[str, List[str]]:
-    """Ids per split from the published lists in ``folder``; every id must be in ``available``."""
+def read_split_lists(folder: str, available: Sequence[str], dataset: str = '') -> Dict[str, List[str]]:
+    """Ids per split from the published lists in ``folder``, restricted to ``available``: listed ids that are not
+    there (a partial download) are named in a warning and left out; nothing listed being there is an error."""
     if not osp.isdir(folder):
         raise ConversionError(f'--split-lists {folder} is not a folder (expected train.txt, crossvali.txt or '
                               'val.txt, test.txt)')
-    have, out = set(available), {}
+    have, out, listed = set(available), {}, {}
     for split, names in LIST_FILES.items():
         path = next((osp.join(folder, n) for n in names if osp.isfile(osp.join(folder, n))), None)
         if path is None:
             raise ConversionError(f'{folder} has no {" or ".join(names)} (the {split} list)')
-        ids = [list_id(line) for line in open(path) if line.strip()]
-        missing = [i for i in ids if i not in have]
-        if missing:
-            raise ConversionError(f'{path}: {len(missing)} listed image(s) are not in the archive, e.g. '
-                                  f'{missing[:3]}; the list and the archive do not match')
-        out[split] = ids
+        listed[split] = [list_id(line) for line in open(path) if line.strip()]
+        out[split] = [i for i in listed[split] if i in have]
     seen: Dict[str, str] = {}
-    for split, ids in out.items():
+    for split, ids in listed.items():
         for i in ids:
             if i in seen:
                 raise ConversionError(f'image {i} is listed in both {seen[i]} and {split}')
             seen[i] = split
+    missing = sorted(set(seen) - have)
+    if not any(out.values()):
+        raise ConversionError(f'none of the {len(seen)} images listed in {folder} is in the input, e.g. '
+                              f'{missing[:3]}; the lists and the dataset do not match')
+    if missing:
+        warn(f'{dataset}: {len(missing)} image(s) of the published lists are not in the input (partial '
+             f'download?), converting the rest: {", ".join(missing)}')
+    unlisted = sorted(have - set(seen))
+    if unlisted:
+        warn(f'{dataset}: {len(unlisted)} image(s) are in no published list and are not converted: '
+             f'{", ".join(unlisted[:50])}{" ..." if len(unlisted) > 50 else ""}')
     return out
 
 
@@ -68,7 +78,7 @@ def choose_splits(ids: Sequence[str], split_lists: str, sizes: Dict[str, int], s
     """The published lists in ``split_lists`` if given, else a seeded random split of ``sizes`` that says it is not
     the ``protocol`` (``lists``: what to pass to reproduce published numbers)."""
     if split_lists:
-        return read_split_lists(split_lists, ids)
+        return read_split_lists(split_lists, ids, protocol)
     print(f'no --split-lists: wrote a seeded random split (seed {seed}), NOT the {protocol} protocol; pass {lists} '
           'to reproduce published numbers')
     return random_split(ids, sizes, seed)

@@ -2,23 +2,25 @@
 
     python data_converters/inria.py RAW -o data/inria [--split-lists FCTL_TXT_1] [--nproc 4]
 
-RAW is the dataset as distributed by https://project.inria.fr/aerialimagelabeling/ : the multi-part 7z
-``aerialimagelabeling.7z.001`` ... ``.005`` (or ``NEW2-AerialImageDataset.zip``). A 7z archive must be extracted
-first (``7z x aerialimagelabeling.7z.001``; a ``.7z`` is read directly only when the optional ``py7zr`` package is
-installed); pass the extracted ``AerialImageDataset`` folder (or its parent). A ``.zip`` is read as it is. Only
-``train/`` has ground truth (180 tiles ``<city><n>.tif``, 5000x5000 RGB GeoTIFF, GT single-band 0/255, cities
-austin, chicago, kitsap, tyrol-w, vienna); ``test/`` is unlabelled and skipped. Output:
+RAW is the dataset as distributed by https://project.inria.fr/aerialimagelabeling/ in any of these forms:
+``NEW2-AerialImageDataset.zip``, the folder holding it, or the extracted ``AerialImageDataset`` folder (or its
+parent). The multi-part 7z ``aerialimagelabeling.7z.001`` ... ``.005`` must be extracted first (``7z x
+aerialimagelabeling.7z.001``; a single ``.7z`` is read directly only when the optional ``py7zr`` is installed).
+Only ``train/`` has ground truth (180 tiles ``<city><n>.tif``, n = 1..36, 5000x5000 RGB GeoTIFF; GT
+``train/gt/<city><n>.tif`` -- same name, other folder -- single-band 0/255; cities austin, chicago, kitsap, tyrol-w,
+vienna); ``test/`` is unlabelled and skipped. A partial download converts the complete tiles there and names the
+missing official tiles on stderr; only nothing usable is an error. Output:
 
-    OUT/images/<city><n>_sat.tif    the GeoTIFFs, copied byte for byte after a read check
-    OUT/masks/<city><n>_mask.png    0 background, 1 building (GT / 255)
-    OUT/splits/{train,val,test,all}.txt
+    OUT/img_dir/<split>/<city><n>.tif   the GeoTIFFs, copied byte for byte after a read check
+    OUT/ann_dir/<split>/<city><n>.png   0 background, 1 building (GT / 255)
+    OUT/splits/<split>.txt              tile ids (``ann_file`` with ``img_dir/<split>`` / ``ann_dir/<split>``)
+    OUT/splits/all.txt                  ``<split>/<tile>`` (with ``img_dir`` / ``ann_dir``)
 
 Splits: ``--split-lists DIR`` with FCtL's ``txt_1/train.txt``, ``crossvali.txt`` (val), ``test.txt`` (126 / 27 / 27,
 https://github.com/liqiokkk/FCtL). Without it a seeded random 126 / 27 / 27 split is written (not the published
 protocol; the summary says so). Re-running skips finished files; an interrupted run leaves no partial file.
 """
 import argparse
-import os
 import os.path as osp
 import re
 import shutil
@@ -31,6 +33,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
+from _sources import Member, assign, list_members, raster_src, read_bytes, require_some, warn_missing  # noqa: E402
 from _uhr_splits import choose_splits  # noqa: E402
 
 ConversionError = conversion.ConversionError
@@ -38,7 +41,11 @@ ConversionError = conversion.ConversionError
 URL = 'https://project.inria.fr/aerialimagelabeling/'
 EXPECTED = {'train': 126, 'val': 27, 'test': 27}
 CITIES = ('austin', 'chicago', 'kitsap', 'tyrol-w', 'vienna')
-_IMG = re.compile(r'^(?:.*/)?train/images/([a-z-]+\d+)\.tif$')
+TILES_PER_CITY = 36
+# roles by folder: an image and its ground truth have the same file name
+_IMG = re.compile(r'(?:^|/)train/images/([a-z-]+\d+)\.tif$')
+_GT = re.compile(r'(?:^|/)train/gt/([a-z-]+\d+)\.tif$')
+_TEST = re.compile(r'(?:^|/)test/images/([a-z-]+\d+)\.tif$')
 
 
 def _seven_zip(path: str, tmp_root: str) -> str:
@@ -57,77 +64,53 @@ def _seven_zip(path: str, tmp_root: str) -> str:
     return tmp_root
 
 
-def locate(raw: str, tmp_root: str) -> Tuple[str, Dict[str, Tuple[str, str]]]:
-    """``(description, {tile id: (image source, GT source)})``; sources are paths or ``zip://`` URLs for
-    rasterio."""
+def locate(raw: str, tmp_root: str) -> Tuple[str, Dict[str, Tuple[Member, Member]]]:
+    """``(what was read, {tile id: (image member, GT member)})`` of the complete labelled tiles."""
     if not osp.exists(raw):
-        raise ConversionError(f'{raw} not found. Download the Inria Aerial Image Labeling dataset from {URL}, '
-                              'extract the 7z parts and pass the AerialImageDataset folder.')
+        raise ConversionError(f'{raw} not found. Download the Inria Aerial Image Labeling dataset from {URL} and '
+                              'pass NEW2-AerialImageDataset.zip or its folder, or extract the 7z parts and pass '
+                              'the AerialImageDataset folder.')
     if osp.isfile(raw) and re.search(r'\.7z(\.\d+)?$', raw):
         raw = _seven_zip(raw, tmp_root)
-    pairs = {}
-    if osp.isfile(raw):
-        zf = conversion.open_zip(raw, 'Inria Aerial', URL)
-        members = set(zf.namelist())
-        zf.close()
-        for m in sorted(members):
-            mt = _IMG.match(m)
-            if mt:
-                gt = m.replace('/images/', '/gt/')
-                if gt not in members:
-                    raise ConversionError(f'{raw}: ground truth {gt} for {m} is missing; the archive is incomplete')
-                pairs[mt.group(1)] = (f'zip://{osp.abspath(raw)}!{m}', f'zip://{osp.abspath(raw)}!{gt}')
-        what = raw
-    else:
-        root = None
-        for cand in (raw, osp.join(raw, 'AerialImageDataset')):
-            if osp.isdir(osp.join(cand, 'train', 'images')):
-                root = cand
-                break
-        if root is None:
-            raise ConversionError(f'{raw} has no train/images folder: pass the extracted AerialImageDataset folder '
-                                  f'(from {URL}; extract the 7z parts with `7z x aerialimagelabeling.7z.001`)')
-        for f in sorted(os.listdir(osp.join(root, 'train', 'images'))):
-            mt = _IMG.match(f'train/images/{f}')
-            if mt:
-                gt = osp.join(root, 'train', 'gt', f)
-                if not osp.isfile(gt):
-                    raise ConversionError(f'ground truth {gt} for {f} is missing; the extraction is incomplete')
-                pairs[mt.group(1)] = (osp.join(root, 'train', 'images', f), gt)
-        what = root
-    if not pairs:
-        raise ConversionError(f'{what} has no train/images/<city><n>.tif tiles: it is not the Inria Aerial dataset '
-                              f'({URL})')
-    return what, pairs
+    members = list_members(raw, 'Inria Aerial Image Labeling', URL)
+    roles = assign(members, {'img': _IMG, 'gt': _GT, 'test': _TEST})
+    imgs, gts = roles['img'], roles['gt']
+    pairs = {t: (imgs[t], gts[t]) for t in sorted(set(imgs) & set(gts))}
+    if not pairs and any(re.search(r'\.7z(\.\d+)?$', m.path) for m in members):
+        raise ConversionError(f'{raw} holds the 7z parts only: extract them with `7z x aerialimagelabeling.7z.001` '
+                              'and pass the extracted AerialImageDataset folder')
+    require_some(len(pairs), 'Inria Aerial', 'train/images + train/gt tiles', raw,
+                 f'found {len(imgs)} train/images and {len(gts)} train/gt <city><n>.tif. Pass '
+                 'NEW2-AerialImageDataset.zip, its folder, or the extracted AerialImageDataset folder (from '
+                 f'{URL}; extract the 7z parts with `7z x aerialimagelabeling.7z.001`)')
+    official = [f'{c}{n}' for c in CITIES for n in range(1, TILES_PER_CITY + 1)]
+    missing = sorted(set(official) - set(imgs) - set(gts))
+    warn_missing('Inria', 'training tiles', len(pairs), len(official), missing, {
+        'images without train/gt': [imgs[t].where for t in sorted(set(imgs) - set(gts))],
+        'ground truth without train/images': [gts[t].where for t in sorted(set(gts) - set(imgs))]})
+    if roles['test']:
+        print(f'{len(roles["test"])} unlabelled test/images tile(s) skipped (no ground truth is published)')
+    return raw, pairs
 
 
-def _copy(src: str, dst: str):
-    if src.startswith('zip://'):
-        archive, member = src[len('zip://'):].split('!', 1)
-        data = conversion.worker_zip(archive).read(member)
-    else:
-        with open(src, 'rb') as f:
-            data = f.read()
-    conversion.atomic_write_bytes(dst, data)
-
-
-def _convert_one(split: str, tile: str, img_src: str, gt_src: str, out_img: str, out_mask: str, verify: bool):
-    gt = conversion.read_raster(gt_src, gt_src)[..., 0]
+def _convert_one(split: str, tile: str, img_src: tuple, gt_src: tuple, where: tuple, out_img: str, out_mask: str,
+                 verify: bool):
+    gt = conversion.read_raster(raster_src(gt_src), where[1])[..., 0]
     if verify:
-        h, w = conversion.read_raster(img_src, img_src).shape[:2]  # full read: catches truncated files
+        h, w = conversion.read_raster(raster_src(img_src), where[0]).shape[:2]  # full read: catches truncation
     else:
-        h, w = conversion.raster_size(img_src, img_src)
+        h, w = conversion.raster_size(raster_src(img_src), where[0])
     if (h, w) != gt.shape:
-        raise ConversionError(f'image {img_src} is {w}x{h} but its ground truth {gt_src} is '
+        raise ConversionError(f'image {where[0]} is {w}x{h} but its ground truth {where[1]} is '
                               f'{gt.shape[1]}x{gt.shape[0]}')
     bad = (gt != 0) & (gt != 255)
     if bad.any():
         ys, xs = bad.nonzero()
-        raise ConversionError(f'{gt_src}: value {int(gt[ys[0], xs[0]])} at (row {ys[0]}, col {xs[0]}) is not an '
+        raise ConversionError(f'{where[1]}: value {int(gt[ys[0], xs[0]])} at (row {ys[0]}, col {xs[0]}) is not an '
                               f'Inria label (0 background, 255 building; {int(bad.sum())} pixel(s) in all); the file '
                               'is not the official one or is damaged')
     conversion.atomic_write_png(out_mask, (gt // 255).astype(np.uint8))
-    _copy(img_src, out_img)
+    conversion.atomic_write_bytes(out_img, read_bytes(img_src))
     return split, 1
 
 
@@ -141,22 +124,25 @@ def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, see
         tasks = []
         for split, ids in splits.items():
             for t in ids:
-                out_img = osp.join(out_dir, 'images', f'{t}_sat.tif')
-                out_mask = osp.join(out_dir, 'masks', f'{t}_mask.png')
-                tasks.append((_convert_one, (split, t, *pairs[t], out_img, out_mask, verify), [out_img, out_mask]))
+                out_img = osp.join(out_dir, 'img_dir', split, f'{t}.tif')
+                out_mask = osp.join(out_dir, 'ann_dir', split, f'{t}.png')
+                img_m, gt_m = pairs[t]
+                tasks.append((_convert_one, (split, t, img_m.src, gt_m.src, (img_m.where, gt_m.where), out_img,
+                                             out_mask, verify), [out_img, out_mask]))
         counts = conversion.run_tasks(tasks, nproc=nproc, desc='Inria')
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     for split, ids in splits.items():
         conversion.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
-    conversion.write_split_list(osp.join(out_dir, 'splits', 'all.txt'), [i for ids in splits.values() for i in ids])
+    conversion.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
+                                [f'{split}/{i}' for split, ids in splits.items() for i in ids])
     return counts
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('raw', help='the extracted AerialImageDataset folder (or its parent), a .zip, or a .7z '
-                                    '(with py7zr installed)')
+    parser.add_argument('raw', help='NEW2-AerialImageDataset.zip, the folder holding it, the extracted '
+                                    'AerialImageDataset folder (or its parent), or a .7z (with py7zr installed)')
     parser.add_argument('-o', '--out-dir', default='data/inria')
     parser.add_argument('--split-lists', help="folder with FCtL's txt_1 train.txt, crossvali.txt, test.txt")
     parser.add_argument('--seed', type=int, default=0, help='seed of the fallback random split')
@@ -168,6 +154,7 @@ def main():
     except ConversionError as e:
         sys.exit(f'inria: {e}')
     conversion.print_summary(counts, EXPECTED, args.out_dir)
+    print(f'(official: {len(CITIES) * TILES_PER_CITY} labelled tiles in the FCtL split {EXPECTED})')
 
 
 if __name__ == '__main__':

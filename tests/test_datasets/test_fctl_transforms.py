@@ -86,14 +86,14 @@ def test_uhr_patch_dataset_expands_grid(tmp_path):
     from mmengine.registry import init_default_scope
     init_default_scope('mmseg')
     root = tmp_path / 'dg'
-    for sub in ('images', 'masks', 'splits'):
+    for sub in ('img_dir/train', 'ann_dir/train', 'splits'):  # the converter's mmseg layout
         (root / sub).mkdir(parents=True)
     for i in range(2):
-        cv2.imwrite(str(root / 'images' / f'{i}_sat.jpg'), _ramp(1100, 1000))
-        cv2.imwrite(str(root / 'masks' / f'{i}_mask.png'), np.full((1100, 1000), i + 1, np.uint8))
+        cv2.imwrite(str(root / 'img_dir' / 'train' / f'{i}.jpg'), _ramp(1100, 1000))
+        cv2.imwrite(str(root / 'ann_dir' / 'train' / f'{i}.png'), np.full((1100, 1000), i + 1, np.uint8))
     (root / 'splits' / 'train.txt').write_text('0\n1\n')
     inner = dict(type='DeepGlobeLandCoverDataset', data_root=str(root), ann_file='splits/train.txt',
-                 data_prefix=dict(img_path='images', seg_map_path='masks'),
+                 data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
                  pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                            dict(type='RandomRotate90', prob=1.0),
                            dict(type='GenerateMultiContextPatch', patch_size=P, contexts=(1.0, 3.0, 'global')),

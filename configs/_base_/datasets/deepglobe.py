@@ -1,5 +1,6 @@
 # DeepGlobe Land Cover (Demir et al., CVPR-W 2018): 803 labelled 2448x2448 RGB images (50 cm), 7 classes with
-# class 0 "unknown". Layout written by data_converters/deepglobe.py: data/deepglobe/{images,masks,splits}.
+# class 0 "unknown". Layout written by data_converters/deepglobe.py (mmseg's):
+# data/deepglobe/{img_dir,ann_dir}/<split> + splits/.
 # Splits: the GLNet protocol 454 train / 207 val / 142 test (splits/{train,val,test}.txt).
 # Ultra-high-resolution protocol (FCtL/GLNet): training samples are the 36 grid patches (508 px) of every image,
 # each with its context windows (GenerateMultiContextPatch); validation/test feed the whole image to the model,
@@ -38,7 +39,7 @@ train_dataloader = dict(
             type=dataset_type,
             data_root=data_root,
             ann_file='splits/train.txt',
-            data_prefix=dict(img_path='images', seg_map_path='masks'),
+            data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
             pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=1,
@@ -49,7 +50,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='splits/val.txt',
-        data_prefix=dict(img_path='images', seg_map_path='masks'),
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = dict(
     batch_size=1,
@@ -60,7 +61,7 @@ test_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='splits/test.txt',
-        data_prefix=dict(img_path='images', seg_map_path='masks'),
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
         pipeline=test_pipeline))
 # mIoU / mF1 over classes 1..6 (FCtL, GLNet, ISDNet); OA over all pixels
 val_evaluator = dict(type='RSSegMetric', iou_metrics=['mIoU', 'mFscore'], exclude_classes=['unknown'])

@@ -1,6 +1,6 @@
 # Inria Aerial Image Labeling (Maggiori et al., IGARSS 2017): 180 labelled 5000x5000 RGB GeoTIFFs (0.3 m) from
 # austin, chicago, kitsap, tyrol-w, vienna; building vs background. Layout written by data_converters/inria.py:
-# data/inria/{images,masks,splits}. Splits: the FCtL txt_1 protocol 126 train / 27 val / 27 test.
+# data/inria/{img_dir,ann_dir}/<split> + splits/. Splits: the FCtL txt_1 protocol 126 train / 27 val / 27 test.
 # Ultra-high-resolution protocol as configs/_base_/datasets/deepglobe.py: 121 grid patches (508 px, ~59 px
 # overlap) per image for training; whole images at test. FCtL's "mIoU" is the building IoU (background left out).
 dataset_type = 'InriaAerialDataset'
@@ -36,7 +36,7 @@ train_dataloader = dict(
             type=dataset_type,
             data_root=data_root,
             ann_file='splits/train.txt',
-            data_prefix=dict(img_path='images', seg_map_path='masks'),
+            data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
             pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=1,
@@ -47,7 +47,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='splits/val.txt',
-        data_prefix=dict(img_path='images', seg_map_path='masks'),
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = dict(
     batch_size=1,
@@ -58,7 +58,7 @@ test_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='splits/test.txt',
-        data_prefix=dict(img_path='images', seg_map_path='masks'),
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
         pipeline=test_pipeline))
 # "mIoU" = building IoU, F1 = building F1 (FCtL Table 2); OA over all pixels
 val_evaluator = dict(type='RSSegMetric', iou_metrics=['mIoU', 'mFscore'], exclude_classes=['background'])
