@@ -12,6 +12,15 @@ Presets (``--preset``), each overridable by the individual options:
   ovrsis   256 tiles at stride 256 on the eroded GT, every area (train + val = the OVRSISBench "all" split of
            RSKT-Seg; the bundle drops the border remainder, 23x23 per Potsdam tile, here the last row/column is
            border-aligned, 24x24)
+Inputs (one or more, mixed): the official archives, the folder holding them, or the tree they extract to. Each
+member's role comes from its product folder AND its file name (Potsdam ``2_Ortho_RGB/..._RGB.tif``, Vaihingen
+``top/top_mosaic_09cm_area<N>.tif``), never from the basename alone: Vaihingen's ``gts_for_participants/`` and the
+complete ground truth hold label images under the very same basenames as ``top/``. A member that matches two roles,
+or two members for one role (an archive next to its extracted copy), is an error naming both. A partial download
+converts the areas whose image and label are there and lists the official areas that are missing; only nothing
+usable is an error. Label files of non-official areas (Vaihingen's eroded archive holds area 9, which has no
+image; mmseg's converter drops it too) are skipped silently.
+
 Windows follow the slide-inference grid (rsseg_ext.apis.slide_grid): the last row/column is shifted back to end
 at the border, so every tile has the full size and no padding is needed.
 """
@@ -19,13 +28,14 @@ import argparse
 import os.path as osp
 import re
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size, run_tasks,  # noqa: E402
+from _light import (ConversionError, convert_tile_pair, print_summary, raster_size, run_tasks,  # noqa: E402
                     slide_grid, start_run, tile_names, write_split_list)
+from _sources import Member, assign, list_members, raster_src, require_some, warn_missing  # noqa: E402
 
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
 PALETTE = {(0, 0, 0): 0, (255, 255, 255): 1, (0, 0, 255): 2, (0, 255, 255): 3, (0, 255, 0): 4, (255, 255, 0): 5,
@@ -36,64 +46,70 @@ PRESETS = dict(
     ovrsis=dict(tile=256, train_stride=256, test_stride=256, train_gt='eroded', test_gt='eroded'))
 
 
+def in_folder(folder: str, basename: str) -> 're.Pattern':
+    """``<folder>/<basename>`` anywhere in a logical path; the folder may be doubled (``X.zip`` holding ``X/``, or
+    ``X.zip`` extracted into ``X/``)."""
+    return re.compile(rf'(?:^|/){folder}/(?:{folder}/)?{basename}$')
+
+
+def at_root_or_in(folder: str, basename: str) -> 're.Pattern':
+    """``<basename>`` at the top of an input (an archive extracted in place, torchgeo's layout) or in ``folder``."""
+    return re.compile(rf'^(?:(?:[^/]+/)*{folder}/(?:{folder}/)?)?{basename}$')
+
+
 class ISPRSSpec:
-    """What differs between Potsdam and Vaihingen: archive names, member patterns, the split."""
+    """What differs between Potsdam and Vaihingen: product patterns, the split."""
     name: str
     url: str
-    image_zip: str
-    gt_zips: Dict[str, str]           # 'full' / 'eroded' -> archive name
-    image_re: str                     # regex on member basenames, group(1) = area id
-    gt_res: Dict[str, str]            # 'full' / 'eroded' -> regex, group(1) = area id
-    splits: Dict[str, List[str]]      # 'train' / 'val' -> area ids
+    archives: Tuple[str, ...]                 # the official archives this converter reads (for messages)
+    products: Dict[str, str]                  # --product choice -> its role in ``roles``
+    default_product: str
+    roles: Dict[str, 're.Pattern']            # every recognised product (group 1 = area id), distractors too
+    gt_roles: Dict[str, Tuple[str, ...]]      # 'full' / 'eroded' -> roles holding it, in order of preference
+    splits: Dict[str, List[str]]              # 'train' / 'val' -> area ids
     bands: Optional[Tuple[int, ...]] = None
 
 
-def _index_members(zip_path: str, pattern: str, spec: ISPRSSpec) -> Dict[str, str]:
-    zf = open_zip(zip_path, spec.name, spec.url)
-    rx = re.compile(pattern)
-    found = {}
-    for m in zf.namelist():
-        mt = rx.search(osp.basename(m))
-        if mt:
-            found[mt.group(1)] = m
-    zf.close()
-    if not found:
-        raise ConversionError(f'{zip_path} has no member matching {pattern!r}: it is not the official '
-                              f'{spec.name} archive {osp.basename(zip_path)} (download it from {spec.url})')
-    return found
+def index_areas(spec: ISPRSSpec, raw: Union[str, Sequence[str]], product: str) -> Dict[str, Dict[str, Member]]:
+    """``{role: {area: member}}`` over every input (archives, folders, extracted trees)."""
+    raws = [raw] if isinstance(raw, str) else list(raw)
+    members = [m for r in raws for m in list_members(r, spec.name, spec.url)]
+    nested = [m.where for m in members if m.zip and m.name.lower().endswith('.zip')]
+    if nested:
+        raise ConversionError(f'{nested[0]} is an archive inside an archive (the {spec.name} download packs the '
+                              'product archives into one): extract the outer archive once and pass the folder it '
+                              'extracts to')
+    return assign(members, spec.roles, exclusive=True)
 
 
-def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int = 1,
+def collect(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, opts: dict, nproc: int = 1,
             areas: Optional[List[str]] = None) -> dict:
-    img_zip = osp.join(raw_dir, spec.image_zip)
+    official = [a for v in spec.splits.values() for a in v]
     if areas:
-        unknown = sorted(set(areas) - {a for v in spec.splits.values() for a in v})
+        unknown = sorted(set(areas) - set(official))
         if unknown:
             raise ConversionError(f'unknown {spec.name} area(s) {unknown}; known: {spec.splits}')
-    splits = {k: [a for a in v if not areas or a in areas] for k, v in spec.splits.items()}
+    product = opts.get('product') or spec.default_product
+    if product not in spec.products:
+        raise ConversionError(f'unknown {spec.name} image product {product!r}; choose from {sorted(spec.products)}')
+    roles = index_areas(spec, raw, product)
+    images = roles[spec.products[product]]
+    wanted = {k: [a for a in v if not areas or a in areas] for k, v in spec.splits.items()}
     # fewer source tiles than workers (a subset, a benchmark): one process, tiles encoded by nproc threads
-    n_src = sum(len(v) for v in splits.values())
+    n_src = sum(len(v) for v in wanted.values())
     threads = nproc if n_src < nproc else 1
-    images = _index_members(img_zip, spec.image_re, spec)
-    gts = {}
-    for kind in {opts['train_gt'], opts['test_gt']}:
-        gts[kind] = (osp.join(raw_dir, spec.gt_zips[kind]),
-                     _index_members(osp.join(raw_dir, spec.gt_zips[kind]), spec.gt_res[kind], spec))
-    tasks, names, expected = [], {}, {}
-    for split, split_areas in splits.items():
+    tasks, names, expected, found, missing = [], {}, {}, {}, []
+    for split, split_areas in wanted.items():
         kind = opts['train_gt'] if split == 'train' else opts['test_gt']
         stride = opts['train_stride'] if split == 'train' else opts['test_stride']
-        gt_zip, gt_members = gts[kind]
         for area in split_areas:
-            if area not in images:
-                raise ConversionError(f'{img_zip} has no image for area {area}; the archive is incomplete '
-                                      f'(download it again from {spec.url})')
-            if area not in gt_members:
-                raise ConversionError(f'{gt_zip} has no {kind} label for area {area}; the archive is incomplete '
-                                      f'(download it again from {spec.url})')
-            img_src = f'zip://{img_zip}!{images[area]}'
-            lab_src = f'zip://{gt_zip}!{gt_members[area]}'
-            h, w = raster_size(img_src, img_src)
+            label = next((roles[r][area] for r in spec.gt_roles[kind] if area in roles[r]), None)
+            if area not in images or label is None:
+                lacks = [w for w, ok in ((f'{product} image', area in images), (f'{kind} label', label)) if not ok]
+                missing.append(f'{area} ({" and ".join(lacks)})')
+                continue
+            img_src, lab_src = raster_src(images[area].src), raster_src(label.src)
+            h, w = raster_size(img_src, images[area].where)
             boxes = slide_grid(h, w, opts['tile'], stride)
             tiles = tile_names(area, boxes)
             out_img = osp.join(out_dir, 'img_dir', split)
@@ -104,27 +120,42 @@ def collect(spec: ISPRSSpec, raw_dir: str, out_dir: str, opts: dict, nproc: int 
                           outputs, len(boxes)))
             names.setdefault(split, []).extend(tiles)
             expected[split] = expected.get(split, 0) + len(boxes)
-    return dict(tasks=tasks, names=names, expected=expected, processes=1 if threads > 1 else nproc)
+            found[split] = found.get(split, 0) + 1
+    n_found = sum(found.values())
+    inputs = raw if isinstance(raw, str) else ', '.join(raw)
+    require_some(n_found, spec.name, 'area (image + label)', inputs,
+                 f'found {len(images)} {product} image(s) and no matching label, or no image at all. Pass the '
+                 f'official archives ({", ".join(spec.archives)}), the folder holding them or the folder they '
+                 f'extract to; download them from {spec.url}')
+    warn_missing(spec.name, 'areas', n_found, n_src, missing=missing)
+    return dict(tasks=tasks, names=names, expected=expected, processes=1 if threads > 1 else nproc,
+                areas=found, official={k: len(v) for k, v in wanted.items()})
 
 
-def convert(spec: ISPRSSpec, raw_dir: str, out_dir: str, nproc: int = 1, areas: Optional[List[str]] = None,
-            **opts) -> Tuple[dict, dict]:
+def convert(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, nproc: int = 1,
+            areas: Optional[List[str]] = None, **opts) -> Tuple[dict, dict]:
+    """Convert; returns (tiles per split, tiles expected from the areas found). ``convert.last_areas`` holds the
+    areas found and official per split (for the summary)."""
     opts = {**PRESETS[opts.pop('preset', 'authors')], **{k: v for k, v in opts.items() if v is not None}}
     start_run(out_dir)
-    job = collect(spec, raw_dir, out_dir, opts, nproc, areas)
+    job = collect(spec, raw, out_dir, opts, nproc, areas)
     counts = run_tasks(job['tasks'], nproc=job['processes'], desc=spec.name)
     for split, tiles in job['names'].items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
+    convert.last_areas = (job['areas'], job['official'])
     return counts, job['expected']
 
 
 def main(spec: ISPRSSpec, default_out: str) -> None:
     parser = argparse.ArgumentParser(description=sys.modules['__main__'].__doc__ + '\n' + __doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('raw_dir', help='folder with the official zip archives as downloaded')
+    parser.add_argument('raw', nargs='+', help='the official archive(s), the folder holding them, or the folder '
+                                               'they extract to')
     parser.add_argument('-o', '--out-dir', default=default_out)
     parser.add_argument('--nproc', type=int, default=1)
     parser.add_argument('--preset', choices=sorted(PRESETS), default='authors')
+    parser.add_argument('--product', choices=sorted(spec.products), default=spec.default_product,
+                        help=f'image product to tile (default {spec.default_product})')
     parser.add_argument('--tile', type=int)
     parser.add_argument('--train-stride', type=int)
     parser.add_argument('--test-stride', type=int)
@@ -133,12 +164,14 @@ def main(spec: ISPRSSpec, default_out: str) -> None:
     parser.add_argument('--areas', nargs='+', help='convert only these areas/tiles (e.g. 2_10 or 1 3 5)')
     args = parser.parse_args()
     try:
-        counts, expected = convert(spec, args.raw_dir, args.out_dir, args.nproc, areas=args.areas,
-                                   preset=args.preset,
+        counts, expected = convert(spec, args.raw, args.out_dir, args.nproc, areas=args.areas,
+                                   preset=args.preset, product=args.product,
                                    tile=args.tile, train_stride=args.train_stride, test_stride=args.test_stride,
                                    train_gt=args.train_gt, test_gt=args.test_gt)
     except ConversionError as e:
         sys.exit(f'{spec.name.lower()}: {e}')
-    n_areas = {k: len([a for a in v if not args.areas or a in args.areas]) for k, v in spec.splits.items()}
-    print(f'source tiles: {n_areas} (official split: {dict((k, len(v)) for k, v in spec.splits.items())})')
-    print_summary(counts, expected, args.out_dir)
+    found, official = convert.last_areas
+    print('areas converted: ' + ', '.join(f'{k} {found.get(k, 0)} of {n}' for k, n in official.items()) +
+          f' (official split: {dict((k, len(v)) for k, v in spec.splits.items())})')
+    ok = print_summary(counts, expected, args.out_dir)
+    sys.exit(0 if ok else 1)
