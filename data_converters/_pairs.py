@@ -1,7 +1,9 @@
-"""Shared driver of the image/label-pair converters (DLRSD, UDD5, VDD): zip archives -> mmseg layout.
+"""Shared driver of the image/label-pair converters (DLRSD, UDD5, VDD): official files -> mmseg layout.
 
-Each dataset is a :class:`PairSpec`: which archives, how to find the (split, name, image, label) members, the
-label coding. The driver reads image and label straight from the archives (nothing is extracted), checks that
+Each dataset is a :class:`PairSpec`: how to find the (split, name, image, label) files, the label coding. The
+input is the archive(s), the folder holding them or the extracted tree (see ``_sources.py``); a partial download
+converts the complete pairs and names what is missing. The driver reads image and label straight from the
+archives (nothing is extracted), checks that
 they match in size, turns the label into class indices (colour labels through the palette, index labels checked
 against the class count, 255 = ignore kept), optionally cuts tiles (``--tile``; the last row/column is shifted
 back to the border, as mmseg's slide inference does) and writes
@@ -27,12 +29,12 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image, open_zip,  # noqa: E402
-                    print_summary, rgb_to_index, run_tasks, slide_grid, start_run, worker_zip,
-                    write_split_list)
+from _light import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
+                    print_summary, rgb_to_index, run_tasks, slide_grid, start_run, write_split_list)
+from _sources import Member, assign, list_members, read_bytes, require_some, warn_missing  # noqa: E402
 
-# One item: (split, name, (image zip, member), (label zip, member) or None)
-Item = Tuple[str, str, Tuple[str, str], Optional[Tuple[str, str]]]
+# One item: (split, name, image member, label member or None)
+Item = Tuple[str, str, Member, Optional[Member]]
 
 
 class PairSpec:
@@ -45,6 +47,26 @@ class PairSpec:
 
     def items(self, raw_dir: str, opts: dict) -> List[Item]:
         raise NotImplementedError
+
+
+def pair_items(spec: PairSpec, raw: str, img_rx, lab_rx, split_of=None, official=None, hint: str = '') -> List[Item]:
+    """Items from the members of ``raw`` whose logical paths match ``img_rx`` / ``lab_rx`` (the key is the
+    match's groups joined by '/': ``split/name`` or ``category/name``); ``split_of(key) -> (split, name)``
+    (default: the key's two parts). Orphans and, when ``official`` keys are known, missing items are reported;
+    only no complete pair at all is an error."""
+    roles = assign(list_members(raw, spec.name, spec.url), {'img': img_rx, 'lab': lab_rx},
+                   key=lambda m: '/'.join(m.groups()))
+    imgs, labs = roles['img'], roles['lab']
+    keys = sorted(set(imgs) & set(labs))
+    require_some(len(keys), spec.name, 'image/label pairs', raw,
+                 f'found {len(imgs)} image(s) and {len(labs)} label(s) with matching names{hint}. Download the '
+                 f'official release from {spec.url} and pass the archive(s), their folder or the extracted tree.')
+    missing = sorted(set(official or ()) - set(imgs) - set(labs))
+    warn_missing(spec.name, 'images', len(keys), sum(spec.expected.values()) or None, missing, {
+        'images without label': [imgs[k].where for k in sorted(set(imgs) - set(labs))],
+        'labels without image': [labs[k].where for k in sorted(set(labs) - set(imgs))]})
+    split_of = split_of or (lambda k: tuple(k.split('/', 1)))
+    return [(*split_of(k), imgs[k], labs[k]) for k in keys]
 
 
 def read_label(data: bytes, where: str, spec_palette: Dict[Tuple[int, int, int], int], num_classes: int,
@@ -94,15 +116,13 @@ def _marker(out_dir: str, split: str, name: str) -> str:
 
 def convert_pair(split: str, img_src: Tuple[str, str], lab_src: Optional[Tuple[str, str]], out_dir: str,
                  name: str, palette_items: tuple, num_classes: int, tile: int, stride: int,
-                 gray_offset: int) -> Tuple[str, int]:
+                 gray_offset: int, wheres: Tuple[str, str] = ('', '')) -> Tuple[str, int]:
     """Convert one image (and label): returns (split, 1); tiles and the progress marker are written."""
-    img_where = f'{img_src[0]}:{img_src[1]}'
-    img = read_rgb(worker_zip(img_src[0]).read(img_src[1]), img_where)
+    img_where, lab_where = wheres
+    img = read_rgb(read_bytes(img_src), img_where)
     lab = None
     if lab_src is not None:
-        lab_where = f'{lab_src[0]}:{lab_src[1]}'
-        lab = read_label(worker_zip(lab_src[0]).read(lab_src[1]), lab_where, dict(palette_items), num_classes,
-                         gray_offset)
+        lab = read_label(read_bytes(lab_src), lab_where, dict(palette_items), num_classes, gray_offset)
         if lab.shape[:2] != img.shape[:2]:
             raise ConversionError(f'image {img_where} is {img.shape[1]}x{img.shape[0]} but its label '
                                   f'{lab_where} is {lab.shape[1]}x{lab.shape[0]}')
@@ -128,22 +148,23 @@ def convert(spec: PairSpec, raw_dir: str, out_dir: str, nproc: int = 1, tile: in
     start_run(out_dir)
     items = spec.items(raw_dir, opts)
     seen = {}
-    for split, name, img_src, _ in items:
+    for split, name, img_m, _ in items:
         if (split, name) in seen:
             raise ConversionError(f'two images are named {name} in split {split}: {seen[(split, name)]} and '
-                                  f'{img_src[1]}')
-        seen[(split, name)] = img_src[1]
+                                  f'{img_m.where}')
+        seen[(split, name)] = img_m.where
     palette_items = tuple(sorted(spec.palette.items()))
     tasks = []
-    for split, name, img_src, lab_src in items:
+    for split, name, img_m, lab_m in items:
         if tile:
             outputs = [_marker(out_dir, split, name)]
         else:
             outputs = [osp.join(out_dir, 'img_dir', split, f'{name}.png')]
-            if lab_src is not None:
+            if lab_m is not None:
                 outputs.append(osp.join(out_dir, 'ann_dir', split, f'{name}.png'))
-        tasks.append((convert_pair, (split, img_src, lab_src, out_dir, name, palette_items, len(spec.classes),
-                                     tile, stride, gray_offset), outputs))
+        tasks.append((convert_pair, (split, img_m.src, None if lab_m is None else lab_m.src, out_dir, name,
+                                     palette_items, len(spec.classes), tile, stride, gray_offset,
+                                     (img_m.where, '' if lab_m is None else lab_m.where)), outputs))
     counts = run_tasks(tasks, nproc=nproc, desc=spec.name)
     # split lists from what is on disk for the items of this run (tile names depend on the image sizes)
     every = []
@@ -160,20 +181,11 @@ def convert(spec: PairSpec, raw_dir: str, out_dir: str, nproc: int = 1, tile: in
     return counts, dict(spec.expected)
 
 
-def find_members(zip_path: str, spec: PairSpec, what: str) -> List[str]:
-    zf = open_zip(zip_path, spec.name, spec.url)
-    names = [m for m in zf.namelist() if not m.endswith('/')]
-    zf.close()
-    if not names:
-        raise ConversionError(f'{zip_path} is empty: it is not the official {spec.name} {what} archive '
-                              f'(download it from {spec.url})')
-    return names
-
-
 def main(spec: PairSpec, default_out: str, add_options=None) -> None:
     parser = argparse.ArgumentParser(description=sys.modules['__main__'].__doc__ + '\n' + __doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('raw_dir', help='folder with the official archive(s) as downloaded (not extracted)')
+    parser.add_argument('raw_dir', help='the official archive, the folder holding the archive(s), or the extracted '
+                                        'tree')
     parser.add_argument('-o', '--out-dir', default=default_out)
     parser.add_argument('--nproc', type=int, default=1)
     parser.add_argument('--tile', type=int, default=0, help='cut tiles of this size (default 0: whole images)')

@@ -2,10 +2,12 @@
 
     python data_converters/dlrsd.py RAW_DIR -o data/dlrsd [--val-every 5] [--nproc 4]
 
-RAW_DIR holds, as downloaded:
+RAW_DIR holds both parts, each as the zip archive or its extracted folder:
   UCMerced_LandUse.zip  http://weegee.vision.ucmerced.edu/datasets/landuse.html
                         (UCMerced_LandUse/Images/<category>/<category>NN.tif, 21 categories x 100, 256x256)
-  DLRSD.zip             https://sites.google.com/view/zhouwx/dataset (dense labels, <category>/<category>NN.png)
+  DLRSD.zip             https://sites.google.com/view/zhouwx/dataset (dense labels, <category>/<category>NN.png
+                        under a DLRSD/ folder; only .png members are labels, the .tif beside them never are)
+A partial download converts the complete pairs there and names the missing ones of the official 2,100 on stderr.
 Labels are read as colours (palette or RGB PNG) and mapped to the 17 classes in DLRSDDataset order with the
 palette of the OVRSISBench code (unknown colours are an error naming the colour, pixel and file); an 8-bit grey
 label is taken as class indices minus --gray-offset.
@@ -20,13 +22,16 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _pairs import ConversionError, PairSpec, find_members, main  # noqa: E402
+from _pairs import ConversionError, PairSpec, main, pair_items  # noqa: E402
 
 IMAGE_ZIP, LABEL_ZIP = 'UCMerced_LandUse.zip', 'DLRSD.zip'
 CATEGORIES = ('agricultural', 'airplane', 'baseballdiamond', 'beach', 'buildings', 'chaparral', 'denseresidential',
               'forest', 'freeway', 'golfcourse', 'harbor', 'intersection', 'mediumresidential', 'mobilehomepark',
               'overpass', 'parkinglot', 'river', 'runway', 'sparseresidential', 'storagetanks', 'tenniscourt')
-MEMBER_RE = re.compile(r'(?:^|/)([a-z]+)(\d{2})\.(tif|tiff|png)$', re.IGNORECASE)
+# roles by archive/folder and product: an image and its label share the name <category>NN (other extension);
+# a zip member's logical path starts with the archive's name (UCMerced_LandUse/..., DLRSD/...)
+IMAGE_RE = re.compile(r'(?:^|/)UCMerced_LandUse/Images/([a-z]+)/(\1\d{2})\.tiff?$')
+LABEL_RE = re.compile(r'(?:^|/)DLRSD/(?:[^/]+/)*([a-z]+)/(\1\d{2})\.png$')
 
 
 class DLRSD(PairSpec):
@@ -47,30 +52,15 @@ class DLRSD(PairSpec):
             raise ConversionError(f'--val-every must be >= 2, got {every}')
         if every != 5:
             self.expected = dict(train=2100 - 21 * (100 // every), val=21 * (100 // every))
-        found = {}
-        for zname, ext in ((IMAGE_ZIP, ('tif', 'tiff')), (LABEL_ZIP, ('png',))):
-            zpath = osp.join(raw_dir, zname)
-            for m in find_members(zpath, self, zname):
-                mt = MEMBER_RE.search(m)
-                if mt and mt.group(1).lower() in CATEGORIES and mt.group(3).lower() in ext:
-                    found.setdefault((mt.group(1).lower(), mt.group(2)), {})[zname] = (zpath, m)
-        if not any(IMAGE_ZIP in v for v in found.values()):
-            raise ConversionError(f'{osp.join(raw_dir, IMAGE_ZIP)} has no <category>NN.tif images: it is not the '
-                                  f'official UC Merced archive')
-        if not any(LABEL_ZIP in v for v in found.values()):
-            raise ConversionError(f'{osp.join(raw_dir, LABEL_ZIP)} has no <category>NN.png labels: it is not the '
-                                  f'official DLRSD label archive')
-        items = []
-        for (cat, num), srcs in sorted(found.items()):
-            if IMAGE_ZIP not in srcs:
-                raise ConversionError(f'label {srcs[LABEL_ZIP][1]} has no image {cat}{num}.tif in '
-                                      f'{osp.join(raw_dir, IMAGE_ZIP)}')
-            if LABEL_ZIP not in srcs:
-                raise ConversionError(f'image {srcs[IMAGE_ZIP][1]} has no label {cat}{num}.png in '
-                                      f'{osp.join(raw_dir, LABEL_ZIP)}')
-            split = 'val' if int(num) % every == every - 1 else 'train'
-            items.append((split, f'{cat}{num}', srcs[IMAGE_ZIP], srcs[LABEL_ZIP]))
-        return items
+
+        def split_of(key):
+            name = key.split('/')[1]
+            return ('val' if int(name[-2:]) % every == every - 1 else 'train'), name
+
+        official = [f'{c}/{c}{n:02d}' for c in CATEGORIES for n in range(100)]
+        return pair_items(self, raw_dir, IMAGE_RE, LABEL_RE, split_of, official,
+                          f' ({IMAGE_ZIP}: UCMerced_LandUse/Images/<category>/<category>NN.tif; {LABEL_ZIP}: '
+                          '<category>/<category>NN.png under DLRSD/)')
 
 
 def _options(parser):

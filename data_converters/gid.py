@@ -2,11 +2,14 @@
 
     python data_converters/gid.py RAW_DIR -o data/gid [--tile 1024 --stride 1024] [--seed 0] [--nproc 4]
 
-RAW_DIR holds the zip archive(s) of "Large-scale Classification_5classes" as downloaded from
-https://x-ytong.github.io/project/GID.html (members ``.../image_RGB/<scene>.tif`` and
-``.../label_5classes/<scene>_label.tif``; the NIR-RGB images are not used: LoVLANet uses RGB). 150 GF-2 scenes of
-about 7200x6800. Labels are colour TIFFs: black = unlabeled, built-up (255,0,0), farmland (0,255,0), forest
-(0,255,255), meadow (255,255,0), water (0,0,255); they are written as 0 = unlabeled, 1..5 = classes
+RAW_DIR is "Large-scale Classification_5classes" from https://x-ytong.github.io/project/GID.html in any of three
+forms: the zip archive(s) as downloaded, the folder holding them, or the extracted folder tree. Images are
+``image_RGB/<scene>.tif``, labels ``label_5classes/<scene>_label.tif``, matched by folder: ``image_NirRGB/<scene>.tif``
+(the 4-band product, same name) is never read; LoVLANet uses RGB. 150 GF-2 scenes of about 7200x6800.
+A partial download converts the complete scenes there and lists on stderr what is missing (a scene without its
+label, a label without its image); only nothing usable is an error.
+Labels are colour TIFFs: black = unlabeled, built-up (255,0,0), farmland (0,255,0), forest (0,255,255), meadow
+(255,255,0), water (0,0,255); they are written as 0 = unlabeled, 1..5 = classes
 (GIDDataset, reduce_zero_label=True). A colour outside this palette is an error naming the colour and pixel.
 
 Split: the paper's 120 train / 30 val scenes with 6 of the val scenes as test; the scene lists are not
@@ -20,7 +23,6 @@ GID-15 (--classes 15): the "Fine Land-cover Classification_15classes" archive (`
 GIDDataset's GID15_METAINFO), same split rule (scaled to the number of scenes) and tiling.
 """
 import argparse
-import os
 import os.path as osp
 import random
 import re
@@ -30,8 +32,9 @@ from typing import Dict, List, Tuple
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (ConversionError, convert_tile_pair, open_zip, print_summary, raster_size, run_tasks,  # noqa: E402
+from _light import (ConversionError, convert_tile_pair, print_summary, raster_size, run_tasks,  # noqa: E402
                     slide_grid, start_run, tile_names, write_split_list)
+from _sources import Member, assign, list_members, raster_src, require_some, warn_missing  # noqa: E402
 
 URL = 'https://x-ytong.github.io/project/GID.html'
 PALETTE = {(0, 0, 0): 0, (255, 0, 0): 1, (0, 255, 0): 2, (0, 255, 255): 3, (255, 255, 0): 4, (0, 0, 255): 5}
@@ -48,34 +51,21 @@ ARCHIVE_NAMES = {5: 'Large-scale Classification_5classes', 15: 'Fine Land-cover 
 EXPECTED_SCENES = 150
 
 
-def index_archives(raw_dir: str, classes: int = 5) -> Dict[str, Dict[str, Tuple[str, str]]]:
-    """scene -> {'img': (zip, member), 'lab': (zip, member)} over every zip in ``raw_dir``."""
-    zips = sorted(f for f in (os.listdir(raw_dir) if osp.isdir(raw_dir) else []) if f.lower().endswith('.zip'))
-    if not zips:
-        raise ConversionError(f'no zip archive in {raw_dir}: download "Large-scale Classification_5classes" from '
-                              f'{URL} and pass the folder holding the archive(s) as downloaded')
-    scenes: Dict[str, Dict[str, Tuple[str, str]]] = {}
-    for z in zips:
-        zpath = osp.join(raw_dir, z)
-        zf = open_zip(zpath, 'GID', URL)
-        for m in zf.namelist():
-            for kind, rx in (('img', IMAGE_RE), ('lab', LABEL_RES[classes])):
-                mt = rx.search(m)
-                if mt:
-                    scenes.setdefault(mt.group(1), {})[kind] = (zpath, m)
-        zf.close()
-    if not scenes:
-        archive = ARCHIVE_NAMES[classes]
-        raise ConversionError(f'the archives in {raw_dir} ({", ".join(zips)}) have no image_RGB/*.tif or '
-                              f'label_{classes}classes/*_label.tif members: they are not the official GID '
-                              f'"{archive}" release ({URL})')
-    for scene, kinds in sorted(scenes.items()):
-        if 'img' not in kinds:
-            raise ConversionError(f'label {kinds["lab"][1]} in {kinds["lab"][0]} has no image_RGB/{scene}.tif; '
-                                  'an archive is missing or incomplete')
-        if 'lab' not in kinds:
-            raise ConversionError(f'image {kinds["img"][1]} in {kinds["img"][0]} has no '
-                                  f'label_{classes}classes/{scene}_label.tif; an archive is missing or incomplete')
+def index_scenes(raw: str, classes: int = 5) -> Dict[str, Tuple[Member, Member]]:
+    """scene -> (image_RGB member, label member) for every complete scene of ``raw`` (archive(s), the folder
+    holding them, or the extracted tree); missing partners are reported and skipped."""
+    members = list_members(raw, 'GID', URL)
+    roles = assign(members, {'img': IMAGE_RE, 'lab': LABEL_RES[classes]})
+    imgs, labs = roles['img'], roles['lab']
+    scenes = {s: (imgs[s], labs[s]) for s in sorted(set(imgs) & set(labs))}
+    archive = ARCHIVE_NAMES[classes]
+    require_some(len(scenes), f'GID-{classes}', 'scenes', raw,
+                 f'no image_RGB/<scene>.tif with its label_{classes}classes/<scene>_label.tif (found {len(imgs)} '
+                 f'image(s), {len(labs)} label(s)). Download "{archive}" from {URL} and pass the archive(s), '
+                 'their folder or the extracted tree.')
+    warn_missing(f'GID-{classes}', 'scenes', len(scenes), EXPECTED_SCENES if classes == 5 else None, orphans={
+        f'image_RGB without label_{classes}classes': [imgs[s].where for s in sorted(set(imgs) - set(labs))],
+        'labels without image_RGB': [labs[s].where for s in sorted(set(labs) - set(imgs))]})
     return scenes
 
 
@@ -99,7 +89,7 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride
     if tile <= 0 or stride <= 0:
         raise ConversionError(f'--tile and --stride must be positive, got {tile} / {stride}')
     start_run(out_dir)
-    scenes = index_archives(raw_dir, classes)
+    scenes = index_scenes(raw_dir, classes)
     palette = PALETTE if classes == 5 else PALETTE15
     splits = split_scenes(list(scenes), seed)
     threads = nproc if len(scenes) < nproc else 1
@@ -107,13 +97,12 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride
     for split, members in splits.items():
         out_img, out_ann = osp.join(out_dir, 'img_dir', split), osp.join(out_dir, 'ann_dir', split)
         for scene in members:
-            img_z, img_m = scenes[scene]['img']
-            lab_z, lab_m = scenes[scene]['lab']
-            img_src, lab_src = f'zip://{img_z}!{img_m}', f'zip://{lab_z}!{lab_m}'
-            h, w = raster_size(img_src, img_src)
-            lh, lw = raster_size(lab_src, lab_src)
+            img_m, lab_m = scenes[scene]
+            img_src, lab_src = raster_src(img_m.src), raster_src(lab_m.src)
+            h, w = raster_size(img_src, img_m.where)
+            lh, lw = raster_size(lab_src, lab_m.where)
             if (lh, lw) != (h, w):
-                raise ConversionError(f'image {img_m} is {w}x{h} but its label {lab_m} is {lw}x{lh}')
+                raise ConversionError(f'image {img_m.where} is {w}x{h} but its label {lab_m.where} is {lw}x{lh}')
             boxes = slide_grid(h, w, tile, stride)
             tiles = tile_names(scene, boxes)
             outputs = [osp.join(d, f'{t}.png') for t in tiles for d in (out_img, out_ann)]
@@ -133,7 +122,8 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('raw_dir', help='folder with the GID-5 zip archive(s) as downloaded')
+    parser.add_argument('raw_dir', help='the GID zip archive, the folder holding the archive(s), or the extracted '
+                                        'tree')
     parser.add_argument('-o', '--out-dir', default='data/gid')
     parser.add_argument('--nproc', type=int, default=1)
     parser.add_argument('--tile', type=int, default=1024)

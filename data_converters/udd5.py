@@ -2,9 +2,10 @@
 
     python data_converters/udd5.py RAW_DIR -o data/udd5 [--tile 1024] [--nproc 4]
 
-RAW_DIR holds ``UDD5.zip`` as downloaded from https://github.com/MarcWong/UDD (members
-``.../{train,val}/src/<name>.JPG`` and ``.../{train,val}/gt/<name>.png``; 4096x2160 and 4000x3000 nadir UAV
-images). Labels are colour-coded with the official UDD5 colour map (Vegetation (107,142,35), Building
+RAW_DIR is ``UDD5.zip`` from https://github.com/MarcWong/UDD, the folder holding it, or its extracted tree
+(``.../{train,val}/src/<name>.JPG`` and ``.../{train,val}/gt/<name>.png``; 4096x2160 and 4000x3000 nadir UAV
+images). A partial download converts the complete pairs there and warns with the counts (the official names are
+not published). Labels are colour-coded with the official UDD5 colour map (Vegetation (107,142,35), Building
 (102,102,156), Road (128,64,128), Vehicle (0,0,142), Other (0,0,0)) or already class indices 0..4; both are
 accepted. Official counts: 120 train / 40 val images (160). Whole images by default (slide inference, the
 OVRSISBench setting); ``--tile`` cuts border-aligned tiles (the bundle's re-tiling is unstated; see the docs).
@@ -15,35 +16,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _pairs import ConversionError, PairSpec, find_members, main  # noqa: E402
+from _pairs import PairSpec, main, pair_items  # noqa: E402
 
 ARCHIVE = 'UDD5.zip'
-MEMBER_RE = re.compile(r'(?:^|/)(train|val|test)/(src|gt)/([^/]+)\.(jpe?g|png)$', re.IGNORECASE)
-
-
-def pair_items(spec: PairSpec, zpath: str, label_kinds=('gt',), image_kinds=('src',)):
-    """(split, name, image, label) from ``<split>/src|gt/<name>.<ext>`` members (UDD5 and VDD layout)."""
-    found = {}
-    for m in find_members(zpath, spec, osp.basename(zpath)):
-        mt = MEMBER_RE.search(m)
-        if mt:
-            split, kind, name, ext = mt.groups()
-            kind = 'img' if kind in image_kinds else 'lab'
-            if kind == 'img' and ext.lower() == 'png':
-                continue
-            found.setdefault((split, name), {})[kind] = (zpath, m)
-    if not found:
-        raise ConversionError(f'{zpath} has no <split>/src/*.JPG + <split>/gt/*.png members: it is not the '
-                              f'official {spec.name} release (download it from {spec.url})')
-    items = []
-    for (split, name), srcs in sorted(found.items()):
-        if 'img' not in srcs:
-            raise ConversionError(f'{zpath}: label {srcs["lab"][1]} has no image; the archive is incomplete')
-        if 'lab' not in srcs:
-            raise ConversionError(f'{zpath}: image {srcs["img"][1]} has no label; the archive is incomplete '
-                                  f'(download it again from {spec.url})')
-        items.append((split, name, srcs['img'], srcs['lab']))
-    return items
+# roles by folder: src/<name>.JPG is the image, gt/<name>.png its label; visualization/ (colour renderings with
+# the same names) and any other folder are never read
+IMAGE_RE = re.compile(r'(?:^|/)(train|val|test)/src/([^/]+)\.jpe?g$', re.IGNORECASE)
+LABEL_RE = re.compile(r'(?:^|/)(train|val|test)/gt/([^/]+)\.png$', re.IGNORECASE)
 
 
 class UDD5(PairSpec):
@@ -54,12 +33,8 @@ class UDD5(PairSpec):
     expected = dict(train=120, val=40)
 
     def items(self, raw_dir: str, opts: dict):
-        return pair_items(self, osp.join(raw_dir, opts.get('archive') or ARCHIVE))
-
-
-def _options(parser):
-    parser.add_argument('--archive', default=ARCHIVE, help=f'archive name inside RAW_DIR (default {ARCHIVE})')
+        return pair_items(self, raw_dir, IMAGE_RE, LABEL_RE, hint=' (<split>/src/<name>.JPG + <split>/gt/<name>.png)')
 
 
 if __name__ == '__main__':
-    main(UDD5(), 'data/udd5', _options)
+    main(UDD5(), 'data/udd5')

@@ -1,50 +1,77 @@
-"""data_converters/gid.py on a fake GID-5 release (tests/data/gid/data.py)."""
+"""data_converters/gid.py on fake GID releases built from the official description (tests/data/gid/data.py)."""
 import os
 import os.path as osp
+import shutil
 import sys
-import zipfile
 
 import cv2
 import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, load_fake_data
+from provenance import assert_window, tile_origin
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import gid  # noqa: E402
 
 from _light import TMP_MARK, ConversionError  # noqa: E402
 _fake = load_fake_data('gid')
+SPLITS = ('train', 'val', 'test')
 
 
-@pytest.fixture()
-def raw(tmp_path):
-    root = tmp_path / 'raw'
-    root.mkdir()
-    return str(root), _fake.make_release(str(root))
+def _check_output(out: str, scenes: dict, classes: int = 5) -> dict:
+    """Every tile on disk is the right window of the right product; the split lists list exactly the tiles on
+    disk. Returns {split: tile names}."""
+    listed = {}
+    for split in SPLITS:
+        names = open(osp.join(out, 'splits', f'{split}.txt')).read().split()
+        on_disk = sorted(f[:-4] for f in os.listdir(osp.join(out, 'img_dir', split)))
+        assert names == on_disk and names, split
+        assert sorted(f[:-4] for f in os.listdir(osp.join(out, 'ann_dir', split))) == on_disk
+        for name in names:
+            scene, y, x = tile_origin(name)
+            s = scenes[scene]
+            img = cv2.imread(osp.join(out, 'img_dir', split, f'{name}.png'))[..., ::-1]
+            assert_window(img, s['rgb'], y, x, f'image tile {name}',
+                          {'NIR-R-G of NirRGB': s['nirrgb'][..., :3], 'R-G-B of NirRGB': s['nirrgb'][..., 1:],
+                           'colour label': s['label_rgb']})
+            lab = cv2.imread(osp.join(out, 'ann_dir', split, f'{name}.png'), cv2.IMREAD_UNCHANGED)
+            assert_window(lab, s['idx'], y, x, f'label tile {name}')  # 0 = unlabeled, 1..K classes
+        listed[split] = names
+    scene_lists = {s: open(osp.join(out, 'splits', f'scenes_{s}.txt')).read().split() for s in SPLITS}
+    assert {tile_origin(n)[0] for s in SPLITS for n in listed[s]} == {x for v in scene_lists.values() for x in v}
+    return listed
 
 
-def test_tiles_split_resume(raw, tmp_path):
-    root, truth = raw
+@pytest.mark.parametrize('form', ['archive', 'folder', 'tree', 'tree-parent'])
+def test_every_input_form_provenance_by_pixels(tmp_path, form):
+    """The zip, the folder holding it, and the extracted tree (or its parent) convert alike; the NIR-RGB product
+    with the same file names and the colour labels never end up as images."""
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    fake = _fake.make_release(str(raw), form='tree' if form.startswith('tree') else 'zip')
+    arg = {'archive': fake['path'], 'folder': str(raw), 'tree': fake['path'], 'tree-parent': str(raw)}[form]
     out = str(tmp_path / 'out')
-    counts, expected = gid.convert(root, out, nproc=2, tile=32, stride=32)
-    # 5 scenes -> 3 train / 1 val / 1 test; 40x48 -> rows {0, 8} x cols {0, 16} = 4 tiles
+    counts, expected = gid.convert(arg, out, nproc=2 if form == 'folder' else 1, tile=32, stride=32)
+    # 5 scenes -> 3 train / 1 val / 1 test; 37x53 at 32 -> rows {0, 5} x cols {0, 21} = 4 tiles each
     assert counts == dict(train=12, val=4, test=4, scenes=5) and expected['scenes'] == 150
-    scenes = {s: open(osp.join(out, 'splits', f'scenes_{s}.txt')).read().split() for s in ('train', 'val', 'test')}
-    assert sorted(sum(scenes.values(), [])) == sorted(_fake.SCENES)
+    listed = _check_output(out, fake['scenes'])
+    assert any(n.endswith('_5_21') for n in listed['train'])  # the shifted last row/column
+
+
+def test_resume_and_split_rule(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    _fake.make_release(str(raw))
+    out = str(tmp_path / 'out')
+    gid.convert(str(raw), out, tile=32, stride=32)
+    scenes = {s: open(osp.join(out, 'splits', f'scenes_{s}.txt')).read().split() for s in SPLITS}
     assert gid.split_scenes(_fake.SCENES, 0) == scenes  # deterministic
     scene = scenes['val'][0]
-    img, idx = truth[scene]
-    lab = cv2.imread(osp.join(out, 'ann_dir', 'val', f'{scene}_8_16.png'), cv2.IMREAD_UNCHANGED)
-    assert np.array_equal(lab, idx[8:40, 16:48])  # 0 = unlabeled, 1..5 classes
-    assert np.array_equal(cv2.imread(osp.join(out, 'img_dir', 'val', f'{scene}_8_16.png'))[..., ::-1],
-                          img[8:40, 16:48])
-    assert len(open(osp.join(out, 'splits', 'train.txt')).read().split()) == 12
-    # resume: remove one tile, leave a temp file
-    os.remove(osp.join(out, 'ann_dir', 'val', f'{scene}_8_16.png'))
+    os.remove(osp.join(out, 'ann_dir', 'val', f'{scene}_5_21.png'))
     open(osp.join(out, 'ann_dir', 'val', f'.t.png{TMP_MARK}1'), 'wb').write(b'x')
-    counts, _ = gid.convert(root, out, tile=32, stride=32)
-    assert counts['val'] == 4 and osp.isfile(osp.join(out, 'ann_dir', 'val', f'{scene}_8_16.png'))
+    counts, _ = gid.convert(str(raw), out, tile=32, stride=32)
+    assert counts['val'] == 4 and osp.isfile(osp.join(out, 'ann_dir', 'val', f'{scene}_5_21.png'))
     assert not [f for _, _, fs in os.walk(out) for f in fs if TMP_MARK in f]
 
 
@@ -53,36 +80,64 @@ def test_split_sizes_full():
     assert {k: len(v) for k, v in s.items()} == dict(train=120, val=24, test=6)
 
 
-def test_bad_inputs(raw, tmp_path):
-    root, _ = raw
-    zpath = osp.join(root, 'Large-scale Classification_5classes.zip')
-    scene = _fake.SCENES[1]
-    with zipfile.ZipFile(zpath) as zf:
-        items = [(i, zf.read(i)) for i in zf.infolist()]
-    bad = np.zeros((40, 48, 3), np.uint8)
-    bad[3, 5] = (10, 20, 30)
-    member = f'{_fake.TOP}/label_5classes/{scene}_label.tif'
-    with zipfile.ZipFile(zpath, 'w') as zf:
-        for info, data in items:
-            zf.writestr(info, _fake.tif(bad) if info.filename == member else data)
-    with pytest.raises(ConversionError, match=rf'{scene}_label\.tif: colour \(10, 20, 30\) at \(row 3, col 5\)'):
-        gid.convert(root, str(tmp_path / 'o1'), tile=32, stride=32)
-    assert not [f for _, _, fs in os.walk(str(tmp_path / 'o1')) for f in fs if TMP_MARK in f]
-    with zipfile.ZipFile(zpath, 'w') as zf:
-        for info, data in items:
-            if info.filename != member:
-                zf.writestr(info, data)
-    with pytest.raises(ConversionError, match=rf'image .*{scene}\.tif .* has no label_5classes/{scene}_label'):
-        gid.convert(root, str(tmp_path / 'o2'))
-    os.remove(zpath)
-    with pytest.raises(ConversionError, match='no zip archive in'):
-        gid.convert(root, str(tmp_path / 'o3'))
-
-
-def test_dataset_loads(raw, tmp_path):
-    root, _ = raw
+def test_partial_download_converts_what_is_there(tmp_path, capsys):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    no_label, no_image = _fake.SCENES[1], _fake.SCENES[3]
+    fake = _fake.make_release(str(raw), drop_labels=[no_label], drop_images=[no_image])
     out = str(tmp_path / 'out')
-    gid.convert(root, out, tile=32, stride=32)
+    counts, expected = gid.convert(str(raw), out, tile=32, stride=32)
+    err = capsys.readouterr().err
+    assert counts['scenes'] == 3 and expected['scenes'] == 150 and sum(counts[s] for s in SPLITS) == 12
+    assert '3 of the official 150 scenes found' in err
+    assert f'image_RGB without label_5classes: {fake["path"]}:{_fake.TOP}/image_RGB/{no_label}.tif' in err
+    assert f'labels without image_RGB: {fake["path"]}:{_fake.TOP}/label_5classes/{no_image}_label.tif' in err
+    listed = _check_output(out, fake['scenes'])
+    assert not [n for v in listed.values() for n in v if n.startswith((no_label, no_image))]
+    # nothing usable (only NIR-RGB and labels) is the one error
+    only = tmp_path / 'only'
+    only.mkdir()
+    _fake.make_release(str(only), drop_images=_fake.SCENES)
+    with pytest.raises(ConversionError, match=r'no usable GID-5 scenes: .*found 0 image\(s\), 5 label\(s\)'):
+        gid.convert(str(only), str(tmp_path / 'o2'), tile=32, stride=32)
+
+
+def test_two_copies_are_an_error_naming_both(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    fake = _fake.make_release(str(raw))
+    _fake.make_release(str(raw), form='tree')  # the archive extracted next to itself
+    scene = _fake.SCENES[0]
+    with pytest.raises(ConversionError, match=rf'two files claim the img of {scene}: .*\.zip:.*image_RGB/{scene}'
+                                              rf'\.tif and .*image_RGB/{scene}\.tif\. Pass one copy'):
+        gid.convert(str(raw), str(tmp_path / 'o'), tile=32, stride=32)
+    assert osp.isfile(fake['path'])
+
+
+def test_bad_inputs(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    fake = _fake.make_release(str(raw))
+    scene = _fake.SCENES[1]
+    bad = np.zeros((*_fake.SIZE, 3), np.uint8)
+    bad[3, 5] = (10, 20, 30)
+    _fake.rewrite(fake['path'], f'{_fake.TOP}/label_5classes/{scene}_label.tif', _fake.tif(bad))
+    with pytest.raises(ConversionError, match=rf'{scene}_label\.tif: colour \(10, 20, 30\) at \(row 3, col 5\)'):
+        gid.convert(str(raw), str(tmp_path / 'o1'), tile=32, stride=32)
+    assert not [f for _, _, fs in os.walk(str(tmp_path / 'o1')) for f in fs if TMP_MARK in f]
+    os.remove(fake['path'])
+    with pytest.raises(ConversionError, match=r'no usable GID-5 scenes: .*found 0 image\(s\), 0 label\(s\)'):
+        gid.convert(str(raw), str(tmp_path / 'o3'))
+    with pytest.raises(ConversionError, match='not found. Download GID'):
+        gid.convert(str(tmp_path / 'nothing'), str(tmp_path / 'o4'))
+
+
+def test_dataset_loads(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    _fake.make_release(str(raw))
+    out = str(tmp_path / 'out')
+    gid.convert(str(raw), out, tile=32, stride=32)
     from mmengine.config import Config
     from mmseg.registry import DATASETS
     from mmseg.utils import register_all_modules
@@ -100,15 +155,14 @@ def test_dataset_loads(raw, tmp_path):
 def test_gid15(tmp_path):
     root = tmp_path / 'raw15'
     root.mkdir()
-    truth = _fake.make_release(str(root), classes=15)
+    fake = _fake.make_release(str(root), classes=15, form='tree')
     out = str(tmp_path / 'out15')
-    with pytest.raises(ConversionError, match='label_5classes'):  # the GID-5 reading of a GID-15 archive
+    with pytest.raises(ConversionError, match='label_5classes'):  # the GID-5 reading of a GID-15 release
         gid.convert(str(root), out, tile=32, stride=32)
+    shutil.rmtree(out, ignore_errors=True)
     counts, expected = gid.convert(str(root), out, tile=32, stride=32, classes=15)
     assert counts['train'] == 12 and 'scenes' not in expected
-    scene = open(osp.join(out, 'splits', 'scenes_test.txt')).read().split()[0]
-    lab = cv2.imread(osp.join(out, 'ann_dir', 'test', f'{scene}_0_0.png'), cv2.IMREAD_UNCHANGED)
-    assert np.array_equal(lab, truth[scene][1][:32, :32])
+    _check_output(out, fake['scenes'], classes=15)
     from mmseg.registry import DATASETS
     from mmseg.utils import register_all_modules
 
