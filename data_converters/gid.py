@@ -14,7 +14,8 @@ Labels are colour TIFFs: black = unlabeled, built-up (255,0,0), farmland (0,255,
 
 Split: the paper's 120 train / 30 val scenes with 6 of the val scenes as test; the scene lists are not
 published, so the split is deterministic: scene names sorted, shuffled with --seed (default 0), the first 120
-train, the next 24 val, the last 6 test. The lists are written to splits/scenes_{train,val,test}.txt.
+train, the next 24 val, the last 6 test. The lists are written to splits/scenes_{train,val,test}.txt; the tile lists
+to splits/{train,val,test}.txt (names) and splits/all.txt (``<split>/<name>``).
 Tiles: --tile at --stride, the last row/column shifted back to the border (1024/1024: 8x7 = 56 per scene,
 6,720 / 1,344 / 336 tiles). Tile names: <scene>_<y>_<x>.png.
 
@@ -114,6 +115,7 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, tile: int = 1024, stride
     counts = run_tasks(tasks, nproc=1 if threads > 1 else nproc, desc='GID')
     for split, tiles in names.items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
+    write_split_list(osp.join(out_dir, 'splits', 'all.txt'), [f'{s}/{t}' for s, tiles in names.items() for t in tiles])
     counts['scenes'] = len(scenes)
     if classes == 5:  # GID-15's scene count depends on the release (10 fine-annotated scenes in the first one)
         expected['scenes'] = EXPECTED_SCENES

@@ -38,6 +38,8 @@ def _check_output(out: str, scenes: dict, classes: int = 5) -> dict:
             lab = cv2.imread(osp.join(out, 'ann_dir', split, f'{name}.png'), cv2.IMREAD_UNCHANGED)
             assert_window(lab, s['idx'], y, x, f'label tile {name}')  # 0 = unlabeled, 1..K classes
         listed[split] = names
+    every = open(osp.join(out, 'splits', 'all.txt')).read().split()
+    assert sorted(every) == sorted(f'{s}/{n}' for s in SPLITS for n in listed[s])
     scene_lists = {s: open(osp.join(out, 'splits', f'scenes_{s}.txt')).read().split() for s in SPLITS}
     assert {tile_origin(n)[0] for s in SPLITS for n in listed[s]} == {x for v in scene_lists.values() for x in v}
     return listed
