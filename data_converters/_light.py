@@ -1,8 +1,8 @@
 """Load the converters' helpers without importing the whole rsseg_ext package.
 
 ``import rsseg_ext`` registers every model and so imports torch, mmengine and mmseg (about 5 s of start-up);
-converters need none of that. ``rsseg_ext/utils/conversion.py`` and ``rsseg_ext/utils/grid.py`` depend only on
-numpy/cv2/rasterio/tqdm, so they are loaded here from their files as stand-alone modules.
+converters need none of that. ``rsseg_ext/utils/conversion.py``, ``grid.py`` and ``fileio.py`` depend only on
+numpy/cv2/rasterio/tqdm and the standard library, so they are loaded here from their files as stand-alone modules.
 """
 import importlib.util
 import os.path as osp
@@ -21,6 +21,7 @@ def _load(name: str):
     return sys.modules[key]
 
 
+fileio = _load('fileio')  # before conversion, which reuses it (safe writes: temp, fsync, umask mode, rename)
 conversion = _load('conversion')
 grid = _load('grid')
 

@@ -2,18 +2,23 @@
 
 Every converter turns the official archives into mmseg layout through the same steps, so they all behave alike:
 
-* **atomic writes**: each output file is written to a hidden temp file in its folder and renamed into place, so
-  a file that exists is complete; leftover temp files of an interrupted run are removed on the next run;
+* **atomic writes** (:mod:`fileio`): each output file is written to a hidden temp file in its folder, fsynced,
+  given the mode the umask asks for (0644 under umask 022) and renamed into place, so a file that exists is
+  complete and readable by the group sharing a data folder; leftover temp files of an interrupted run are removed
+  on the next run;
 * **resumable**: a task whose outputs all exist is skipped;
-* **multi-process**: ``--nproc`` workers (``multiprocessing`` pool), a tqdm progress bar;
+* **multi-process**: ``--nproc`` workers (``multiprocessing`` pool) that end with the converter, even when it is
+  killed with ``kill -9`` (parent-death signal, and a watchdog thread where that is missing); a tqdm progress bar;
 * **clear errors**: :class:`ConversionError` names the archive/member and says what to do; a worker's error
   stops the run without leaving partial files;
 * **summary**: files per split against the official counts.
 """
 import os
 import os.path as osp
+import signal
 import sys
-import tempfile
+import threading
+import time
 import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +30,19 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-TMP_MARK = '.rsseg-tmp-'
+try:  # inside the package
+    from . import fileio
+except ImportError:  # loaded by file path (data_converters/_light.py): load the sibling file the same way
+    import importlib.util
+    _key = '_rsseg_ext_light_fileio'
+    if _key not in sys.modules:
+        _spec = importlib.util.spec_from_file_location(_key, osp.join(osp.dirname(osp.abspath(__file__)),
+                                                                      'fileio.py'))
+        sys.modules[_key] = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(sys.modules[_key])
+    fileio = sys.modules[_key]
+
+TMP_MARK = fileio.TMP_MARK
 
 
 class ConversionError(RuntimeError):
@@ -33,18 +50,12 @@ class ConversionError(RuntimeError):
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    folder, name = osp.split(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{name}{TMP_MARK}')
+    """Write ``data`` to ``path`` through :func:`fileio.atomic_write_bytes` (temp file, fsync, umask mode,
+    rename); an OS refusal becomes a one-line :class:`ConversionError` naming the file and the fix."""
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise ConversionError(f'could not write {path}: {e.strerror or e} '
-                              '(check free disk space and write permission of the output folder)') from e
+        fileio.atomic_write_bytes(path, data)
+    except fileio.OutputWriteError as e:
+        raise ConversionError(str(e)) from e
 
 
 def encode_png(array: np.ndarray, what: str) -> bytes:
@@ -121,6 +132,27 @@ def _call(task):
     return task[0](*task[1])
 
 
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the converter process is gone. A ``kill -9`` of the converter
+    gives the pool no chance to stop its workers, which would go on writing their queued tiles."""
+    try:  # Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG = 1)
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError, TypeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    # elsewhere (and as a second guard): a thread notices the re-parenting
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name='rsseg-parent-watch').start()
+
+
 def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Dict[str, int]:
     """Run the tasks whose outputs are missing; returns items per split (skipped ones counted too)."""
     counts: Dict[str, int] = {}
@@ -139,7 +171,7 @@ def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Di
     try:
         if nproc > 1 and len(todo) > 1:
             _worker_cache.clear()  # handles opened in this process must not be shared by the workers
-            with Pool(nproc) as pool:
+            with Pool(nproc, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
                 for split, n in pool.imap_unordered(_call, todo, chunksize=4):
                     counts[split] = counts.get(split, 0) + n
                     bar.update()
