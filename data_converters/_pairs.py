@@ -55,7 +55,7 @@ def pair_items(spec: PairSpec, raw: str, img_rx, lab_rx, split_of=None, official
     (default: the key's two parts). Orphans and, when ``official`` keys are known, missing items are reported;
     only no complete pair at all is an error."""
     roles = assign(list_members(raw, spec.name, spec.url), {'img': img_rx, 'lab': lab_rx},
-                   key=lambda m: '/'.join(m.groups()))
+                   key=lambda m: '/'.join(m.groups()), exclusive=True)
     imgs, labs = roles['img'], roles['lab']
     keys = sorted(set(imgs) & set(labs))
     require_some(len(keys), spec.name, 'image/label pairs', raw,

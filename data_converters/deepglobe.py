@@ -106,7 +106,7 @@ def collect(raw: str) -> Dict[str, tuple]:
     """``{id: (image member, mask member)}`` of the labelled images; missing partners are reported."""
     members = list_members(raw, 'DeepGlobe Land Cover', URL)
     roles = assign(members, {'img': _SAT, 'mask': _MASK, 'unlabelled': _UNLABELLED, 'meta': _META},
-                   key=lambda m: m.group(1) if m.re is not _META else 'metadata.csv')
+                   key=lambda m: m.group(1) if m.re is not _META else 'metadata.csv', exclusive=True)
     imgs, masks = roles['img'], roles['mask']
     pairs = {i: (imgs[i], masks[i]) for i in sorted(set(imgs) & set(masks))}
     conversion_hint = (f'expected train/<id>_sat.jpg with train/<id>_mask.png (found {len(imgs)} image(s), '

@@ -56,7 +56,7 @@ def index_scenes(raw: str, classes: int = 5) -> Dict[str, Tuple[Member, Member]]
     """scene -> (image_RGB member, label member) for every complete scene of ``raw`` (archive(s), the folder
     holding them, or the extracted tree); missing partners are reported and skipped."""
     members = list_members(raw, 'GID', URL)
-    roles = assign(members, {'img': IMAGE_RE, 'lab': LABEL_RES[classes]})
+    roles = assign(members, {'img': IMAGE_RE, 'lab': LABEL_RES[classes]}, exclusive=True)
     imgs, labs = roles['img'], roles['lab']
     scenes = {s: (imgs[s], labs[s]) for s in sorted(set(imgs) & set(labs))}
     archive = ARCHIVE_NAMES[classes]

@@ -73,7 +73,7 @@ def locate(raw: str, tmp_root: str) -> Tuple[str, Dict[str, Tuple[Member, Member
     if osp.isfile(raw) and re.search(r'\.7z(\.\d+)?$', raw):
         raw = _seven_zip(raw, tmp_root)
     members = list_members(raw, 'Inria Aerial Image Labeling', URL)
-    roles = assign(members, {'img': _IMG, 'gt': _GT, 'test': _TEST})
+    roles = assign(members, {'img': _IMG, 'gt': _GT, 'test': _TEST}, exclusive=True)
     imgs, gts = roles['img'], roles['gt']
     pairs = {t: (imgs[t], gts[t]) for t in sorted(set(imgs) & set(gts))}
     if not pairs and any(re.search(r'\.7z(\.\d+)?$', m.path) for m in members):
