@@ -141,7 +141,7 @@ def main() -> None:
     except ConversionError as e:
         sys.exit(f'gid: {e}')
     print_summary(counts, expected, args.out_dir)
-    print('(expected tiles assume every scene is converted; the scene count is the official 150)')
+    print('(expected tiles: those of the scenes found; scenes: the official 150 of GID-5)')
 
 
 if __name__ == '__main__':

@@ -25,3 +25,14 @@ def assert_window(tile: np.ndarray, source: np.ndarray, y: int, x: int, what: st
         assert not (other_win.shape == tile.shape and np.array_equal(other_win, tile)), \
             f'{what} equals the {name} product'
     assert np.array_equal(tile, window), f'{what} is not the window ({y}, {x}) of its source image'
+
+
+def modes_under_umask(convert, out: str, umask: int) -> set:
+    """Run ``convert()`` under ``umask``; the permission bits of every file written under ``out``."""
+    import os
+    old = os.umask(umask)
+    try:
+        convert()
+    finally:
+        os.umask(old)
+    return {os.stat(os.path.join(d, f)).st_mode & 0o777 for d, _, fs in os.walk(out) for f in fs}

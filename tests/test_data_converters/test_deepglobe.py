@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, load_fake_data
-from provenance import assert_window
+from provenance import assert_window, modes_under_umask
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import deepglobe  # noqa: E402
@@ -81,6 +81,13 @@ def test_every_input_form(tmp_path, form, capsys):
     captured = capsys.readouterr()
     assert '4 unlabelled valid/ and test/ image(s) skipped' in captured.out and 'NOT the GLNet' in captured.out
     assert '8 of the official 8 labelled' not in captured.err and 'missing' not in captured.err
+
+
+@pytest.mark.parametrize('umask,mode', [(0o022, 0o644), (0o027, 0o640)])
+def test_outputs_respect_the_umask(raw, tmp_path, umask, mode):
+    root, _ = raw
+    out = str(tmp_path / 'out')
+    assert modes_under_umask(lambda: deepglobe.convert(root, out, nproc=2), out, umask) == {mode}
 
 
 def test_random_split_without_lists_and_resume(raw, tmp_path, capsys):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, load_fake_data
-from provenance import assert_window, tile_origin
+from provenance import assert_window, tile_origin, modes_under_umask
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import gid  # noqa: E402
@@ -75,6 +75,14 @@ def test_resume_and_split_rule(tmp_path):
     counts, _ = gid.convert(str(raw), out, tile=32, stride=32)
     assert counts['val'] == 4 and osp.isfile(osp.join(out, 'ann_dir', 'val', f'{scene}_5_21.png'))
     assert not [f for _, _, fs in os.walk(out) for f in fs if TMP_MARK in f]
+
+
+def test_outputs_respect_the_umask(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    _fake.make_release(str(raw))
+    out = str(tmp_path / 'out')
+    assert modes_under_umask(lambda: gid.convert(str(raw), out, tile=32, stride=32), out, 0o022) == {0o644}
 
 
 def test_split_sizes_full():

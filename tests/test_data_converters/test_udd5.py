@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, load_fake_data
-from provenance import assert_window, tile_origin
+from provenance import assert_window, tile_origin, modes_under_umask
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import _pairs  # noqa: E402
@@ -50,6 +50,15 @@ def test_every_input_form(tmp_path, form):
     assert counts == dict(train=3, val=2) and expected == dict(train=120, val=40)
     lists = _check_output(out, truth)
     assert lists['train'] == ['DJI_0050', 'DJI_0051', 'DJI_0052']
+
+
+@pytest.mark.parametrize('umask,mode', [(0o022, 0o644), (0o027, 0o640)])
+def test_outputs_respect_the_umask(tmp_path, umask, mode):
+    root = tmp_path / 'raw'
+    root.mkdir()
+    _fake.make_release(str(root))
+    out = str(tmp_path / 'out')
+    assert modes_under_umask(lambda: _pairs.convert(udd5.UDD5(), str(root), out, tile=20), out, umask) == {mode}
 
 
 def test_tiles(tmp_path):
