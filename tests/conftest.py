@@ -1,13 +1,20 @@
+import atexit
 import contextlib
 import os
 import os.path as osp
+import shutil
 import socket
 import sys
+import tempfile
 
 import pytest
 
 # never reach for a hub in tests (open_clip / huggingface); everything must be local
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+# the checkpoint-trust key of this test session (inherited by the tools run in subprocesses), never the user's own
+os.environ['RSSEG_EXT_CONFIG_DIR'] = tempfile.mkdtemp(prefix='rsseg_ext_test_config_')
+atexit.register(shutil.rmtree, os.environ['RSSEG_EXT_CONFIG_DIR'], True)
+os.environ.pop('RSSEG_EXT_TRUSTED_CHECKPOINTS', None)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo', 'fcn_r18-tiny_synthetic.py')
@@ -75,3 +82,20 @@ def load_fake_data(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class Payload:
+    """A hostile pickle with a harmless payload: unpickling it runs ``exec``, which only writes ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')", ))
+
+
+def hostile_checkpoint(path, marker) -> str:
+    """A checkpoint that looks like a training run's but runs the payload when unpickled; returns its path."""
+    import torch
+    torch.save(dict(state_dict=dict(w=torch.ones(2)), meta=dict(note=Payload(marker))), str(path))
+    return str(path)

@@ -14,7 +14,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the check
 from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
-from rsseg_ext.engine import teardown_distributed, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine import (BadCheckpointError, UntrustedCheckpointError,  # noqa: E402
+                              teardown_distributed, trust_checkpoint)
 from rsseg_ext.engine.cli import (add_runner_args, load_runner_cfg, parse_runner_args,  # noqa: E402
                                   prepare_launch)
 
@@ -62,8 +63,8 @@ def main():
     cfg = load_runner_cfg(args)
 
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint {args.checkpoint} does not exist: pass the path of a .pth file '
-                                '(e.g. work_dirs/<config>/iter_N.pth).')
+        sys.exit(f'test.py: checkpoint {args.checkpoint} does not exist: pass the path of a .pth file '
+                 '(e.g. work_dirs/<config>/iter_N.pth).')
     cfg.load_from = args.checkpoint
     if args.trust_checkpoint:
         trust_checkpoint(args.checkpoint)
@@ -84,6 +85,8 @@ def main():
     runner = Runner.from_cfg(cfg)
     try:
         runner.test()
+    except (BadCheckpointError, UntrustedCheckpointError) as e:
+        sys.exit(f'test.py: {e}')
     finally:
         teardown_distributed()
 

@@ -16,7 +16,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401  (registers modules, installs the checkpoint loader)
 from mmseg.registry import RUNNERS  # noqa: E402
-from rsseg_ext.engine import teardown_distributed, trust_config_checkpoints  # noqa: E402
+from rsseg_ext.engine import (BadCheckpointError, UntrustedCheckpointError,  # noqa: E402
+                              teardown_distributed, trust_config_checkpoints)
 from rsseg_ext.engine.cli import (add_runner_args, load_runner_cfg, parse_runner_args,  # noqa: E402
                                   prepare_launch)
 
@@ -67,6 +68,8 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     try:
         runner.train()
+    except (BadCheckpointError, UntrustedCheckpointError) as e:
+        sys.exit(f'train.py: {e}')
     finally:
         teardown_distributed()
 

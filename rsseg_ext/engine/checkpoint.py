@@ -1,46 +1,37 @@
-"""Checkpoint-loading policy: ``weights_only=True`` first, pickles only for trusted files.
+"""Checkpoint-loading policy: ``weights_only=True`` first, pickles only for files the user trusts.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which rejects mmengine's full Runner checkpoints
 (they pickle ``HistoryBuffer``, numpy objects, ...). Unpickling executes code from the file, so we allow it only
-for checkpoints that
+for checkpoints that :mod:`rsseg_ext.engine.trust` vouches for: a record signed with the user's own secret (written
+by the training run that saved the file, or by ``python -m rsseg_ext.trust CKPT``), a path listed in
+``RSSEG_EXT_TRUSTED_CHECKPOINTS``, or ``--trust-checkpoint`` / :func:`trust_checkpoint` in this process.
 
-* a training run wrote itself: :class:`CheckpointManifestHook` records the sha256 of every checkpoint it sees
-  saved into ``<work_dir>/.rsseg_ext_checkpoints.json``; a file whose hash still matches is trusted (a tampered
-  or foreign file in the same folder is not), or
-* the user named explicitly (``--trust-checkpoint`` in ``tools/train.py``/``tools/test.py``, or
-  :func:`trust_checkpoint` in code).
-
-Published checkpoints (``state_dict`` + a plain ``meta``) load with ``weights_only=True`` and need neither.
-``import rsseg_ext`` installs this as mmengine's loader for local paths, so ``load_from``, ``--resume``,
-``tools/test.py`` and ``mmseg.apis.init_model`` all go through it.
+Published checkpoints (``state_dict`` + a plain ``meta``) load with ``weights_only=True`` and need none of that.
+Files that are not checkpoints at all (empty, cut short, an HTML page) get one line saying so, before any
+unpickling. ``import rsseg_ext`` installs this as mmengine's loader for local paths, so ``load_from``,
+``--resume``, ``tools/test.py`` and ``mmseg.apis.init_model`` all go through it.
 """
-import hashlib
-import json
 import os
 import os.path as osp
 import pickle
-import tempfile
-from typing import Dict, Optional, Set, Union
+import re
+from typing import Union
 
 import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-MANIFEST_NAME = '.rsseg_ext_checkpoints.json'
-_TRUSTED: Set[str] = set()
+from ..utils.checkpoint_files import checkpoint_file_problem
+from .trust import (MANIFEST_NAME, TRUST_ENV, file_sha256, is_trusted, record_checkpoint,  # noqa: F401
+                    stream_sha256, trust_checkpoint, trusted_content, trusted_without_hash)
 
 
 class UntrustedCheckpointError(RuntimeError):
-    """A full (pickled) checkpoint that is neither recorded by its own training run nor explicitly trusted."""
+    """A full (pickled) checkpoint that no signed record, environment entry or explicit flag vouches for."""
 
 
-def _key(path: str) -> str:
-    return osp.realpath(osp.expanduser(path))
-
-
-def trust_checkpoint(path: str) -> None:
-    """Allow unpickling of ``path`` in this process (what ``--trust-checkpoint`` does)."""
-    _TRUSTED.add(_key(path))
+class BadCheckpointError(RuntimeError):
+    """The file is not a usable checkpoint (empty, cut short, an HTML page, random bytes)."""
 
 
 def trust_config_checkpoints(cfg) -> list:
@@ -84,82 +75,63 @@ def plain_meta(obj):
     return None if obj is None else str(obj)
 
 
-def file_sha256(path: str, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_manifest(folder: str) -> Dict[str, dict]:
-    path = osp.join(folder, MANIFEST_NAME)
-    if not osp.isfile(path):
-        return {}
-    try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}  # an unreadable manifest trusts nothing
-    return data if isinstance(data, dict) else {}
-
-
-def _write_manifest(folder: str, data: Dict[str, dict]) -> None:
-    # temp file + rename: a crash never leaves a half-written manifest
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=MANIFEST_NAME, suffix='.tmp')
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, osp.join(folder, MANIFEST_NAME))
-
-
-def record_checkpoint(path: str) -> None:
-    """Record ``path`` (name, size, sha256) in its folder's manifest as written by this run."""
-    folder, name = osp.split(_key(path))
-    data = read_manifest(folder)
-    data[name] = dict(sha256=file_sha256(path), size=osp.getsize(path))
-    _write_manifest(folder, data)
-
-
-def is_trusted(path: str) -> bool:
-    key = _key(path)
-    if key in _TRUSTED:
-        return True
-    folder, name = osp.split(key)
-    entry = read_manifest(folder).get(name)
-    if not isinstance(entry, dict):
-        return False
-    return entry.get('size') == osp.getsize(key) and entry.get('sha256') == file_sha256(key)
-
-
 def _untrusted_message(path: str, reason: str) -> str:
     return (
         f'Refusing to unpickle checkpoint {path}.\n'
         f'  It is a full training checkpoint (torch.load(weights_only=True) rejected it: {reason}), and '
         'loading it that way would run code stored in the file.\n'
-        '  rsseg_ext loads such files only when the training run that wrote them recorded them in '
-        f'{MANIFEST_NAME} next to the file (tools/train.py does this in its work_dir; a file that changed '
-        'since, or was copied in from elsewhere, does not match).\n'
-        '  If you trust this file: pass --trust-checkpoint to tools/train.py / tools/test.py, or call '
-        'rsseg_ext.engine.trust_checkpoint(path) before loading.\n'
+        '  rsseg_ext unpickles only files you vouched for: checkpoints your own training runs recorded '
+        f'(signed with your key in {MANIFEST_NAME} in the folder the run wrote them to; a record from someone '
+        'else or another folder, written by hand or left from a changed file does not count), or files you '
+        'trust explicitly.\n'
+        '  If you trust this file: run `python -m rsseg_ext.trust FILE` once (works with mmseg\'s own tools '
+        f'too), or set {TRUST_ENV}=FILE, or pass --trust-checkpoint to our tools.\n'
         '  Checkpoints meant for others should hold only state_dict + meta (tools/publish_model.py); those '
-        'load safely without any flag.')
+        'load safely without any of this.')
+
+
+def check_checkpoint_file(filename: str) -> str:
+    """The expanded path of a readable checkpoint file, or one clear error naming the file and what it is."""
+    path = osp.expanduser(filename)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Checkpoint {path} can not be found: check the path '
+                                '(load_from / --resume / the CHECKPOINT argument).')
+    problem = checkpoint_file_problem(path)
+    if problem:
+        raise BadCheckpointError(f'Checkpoint {path} is {problem}; download or copy it again.')
+    return path
+
+
+def _first_line(e: BaseException) -> str:
+    text = re.sub(r'\x1b\[[0-9;]*m', '', str(e)).strip()  # torch colours parts of its message
+    # torch's weights_only refusal: the line that names the offending global says most
+    found = re.search(r'WeightsUnpickler error: ([^\n]*)', text)
+    if found:
+        return found.group(1).split('. Please')[0].strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def load_checkpoint_file(filename: str, map_location: Union[str, torch.device, None] = None) -> dict:
     """Load a local checkpoint: ``weights_only=True``, falling back to unpickling only for trusted files."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint {filename} can not be found: check the path '
-                                '(load_from / --resume / the CHECKPOINT argument).')
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if not is_trusted(filename):
-            raise UntrustedCheckpointError(_untrusted_message(filename, reason)) from None
-    print_log(f'Unpickling trusted full checkpoint {filename}', logger='current')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    path = check_checkpoint_file(filename)
+    with open(path, 'rb') as f:  # one open file: what is hashed is what is loaded
+        try:
+            return torch.load(f, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as e:
+            reason = _first_line(e)
+        except (RuntimeError, EOFError, ValueError) as e:
+            raise BadCheckpointError(f'Checkpoint {path} could not be read ({_first_line(e)}): it is '
+                                     'truncated or damaged; download or copy it again.') from None
+        why = trusted_without_hash(path)
+        if why is None:
+            f.seek(0)
+            sha = stream_sha256(f)
+            why = trusted_content(path, sha, os.fstat(f.fileno()).st_size)
+        if why is None:
+            raise UntrustedCheckpointError(_untrusted_message(path, reason))
+        print_log(f'Unpickling trusted full checkpoint {path} ({why})', logger='current')
+        f.seek(0)
+        return torch.load(f, map_location=map_location, weights_only=False)
 
 
 def install_loader() -> None:

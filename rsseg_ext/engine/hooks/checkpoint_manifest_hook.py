@@ -8,13 +8,14 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
-from ..checkpoint import record_checkpoint
+from ..trust import record_checkpoint
 
 
 @HOOKS.register_module()
 class CheckpointManifestHook(Hook):
-    """Record the sha256 of every checkpoint this run saves, so that ``--resume`` and ``tools/test.py`` may
-    unpickle exactly those files (see the module docstring).
+    """Sign a record (sha256, size, run name; HMAC with the user's key) of every checkpoint this run saves, so
+    that ``--resume`` and ``tools/test.py`` may unpickle exactly those files (see
+    :mod:`rsseg_ext.engine.trust`).
 
     Runs after mmengine's ``CheckpointHook`` (lowest priority) and only on the main process. ``tools/train.py``
     adds it when a config does not; our ``default_runtime.py`` lists it in ``custom_hooks``.
@@ -49,7 +50,7 @@ class CheckpointManifestHook(Hook):
             # only files written during this run, and each version once
             if st.st_mtime < self._start or self._seen.get(name) == sig:
                 continue
-            record_checkpoint(path)
+            record_checkpoint(path, run=str(getattr(runner, 'experiment_name', '')))
             self._seen[name] = sig
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:

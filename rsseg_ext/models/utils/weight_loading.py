@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from ...utils.checkpoint_files import checkpoint_file_problem
+
 __all__ = ['require_local_file', 'load_local_state_dict', 'load_weights', 'LoadReport', 'WeightsNotFoundError']
 
 
@@ -72,6 +74,10 @@ def load_local_state_dict(path: str, what: str = 'weights', source: Optional[str
     it (``weights_only=False``): some third-party training checkpoints (Lightning) pickle Python objects.
     """
     full = require_local_file(path, what, source, config_key)
+    problem = checkpoint_file_problem(full)
+    if problem:
+        raise RuntimeError(f'The {what} at {full} is {problem}; download or copy it again'
+                           + (f' (from {source})' if source else '') + '.')
     try:
         if full.endswith('.safetensors'):
             from safetensors.torch import load_file
