@@ -1,8 +1,10 @@
 """data_converters/loveda.py on fake official archives (tests/data/loveda/data.py)."""
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
+import zipfile
 
 import cv2
 import numpy as np
@@ -25,6 +27,22 @@ def raw(tmp_path):
     root.mkdir()
     ids = make_archives(str(root))
     return str(root), ids
+
+
+def check_provenance(out, truth):
+    """Every output image / mask against the fake by pixels (a mask taken for an image fails)."""
+    n = 0
+    for split in ('train', 'val', 'test'):
+        folder = osp.join(out, 'img_dir', split)
+        for f in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
+            img, mask = truth[f[:-4]]
+            got = cv2.imread(osp.join(folder, f), cv2.IMREAD_UNCHANGED)
+            assert got.shape == img.shape and np.array_equal(got[..., ::-1], img), f'{split}/{f} is not its image'
+            if split != 'test':
+                lab = cv2.imread(osp.join(out, 'ann_dir', split, f), cv2.IMREAD_UNCHANGED)
+                assert np.array_equal(lab, mask), f'{split}/{f}: not its mask'
+            n += 1
+    return n
 
 
 def _files(folder):
@@ -68,18 +86,74 @@ def test_resume_skips_and_repairs(raw, tmp_path, capsys):
     assert 'already converted (skipped)' in capsys.readouterr().out
 
 
-def test_missing_and_wrong_archives(raw, tmp_path):
+def test_provenance_by_pixels(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    truth = {}
+    make_archives(str(raw), truth=truth)
+    out = str(tmp_path / 'out')
+    loveda.convert(str(raw), out)
+    assert check_provenance(out, truth) == 11
+    # the check can fail: an image replaced by its mask (same basename in masks_png)
+    victim = sorted(os.listdir(osp.join(out, 'img_dir', 'train')))[0]
+    cv2.imwrite(osp.join(out, 'img_dir', 'train', victim), truth[victim[:-4]][1])
+    with pytest.raises(AssertionError, match='is not its image'):
+        check_provenance(out, truth)
+
+
+def test_images_by_folder_not_basename(raw, tmp_path, monkeypatch):
+    """Plant basename matching: masks_png/<id>.png then claims the image role too, an error naming it."""
     root, _ = raw
-    os.remove(osp.join(root, 'Val.zip'))
-    with pytest.raises(ConversionError, match=r'Val\.zip not found.*do not extract'):
-        loveda.convert(root, str(tmp_path / 'o1'))
+    monkeypatch.setattr(loveda, 'IMAGE_RE', re.compile(r'(?:^|/)(Train|Val|Test)/(Urban|Rural)/[^/]+/([^/]+)\.png$'))
+    with pytest.raises(ConversionError, match=r'two files claim the img of Train/Urban/0: .*images_png/0\.png and '
+                                              r'.*masks_png/0\.png|masks_png/\d+\.png could be both'):
+        loveda.convert(root, str(tmp_path / 'out'))
+
+
+def test_archives_folder_and_extracted_tree_agree(raw, tmp_path):
+    root, _ = raw
+    ref = str(tmp_path / 'ref')
+    loveda.convert(root, ref)
+    zips = [osp.join(root, f) for f in ('Train.zip', 'Val.zip', 'Test.zip')]
+    loveda.convert(zips, str(tmp_path / 'o1'))
+    tree = str(tmp_path / 'tree')
+    _fake.extract_all(root, tree)
+    loveda.convert(tree, str(tmp_path / 'o2'))
+    for o in ('o1', 'o2'):
+        for d, _, fs in os.walk(ref):
+            for f in fs:
+                other = osp.join(str(tmp_path / o), osp.relpath(osp.join(d, f), ref))
+                assert open(osp.join(d, f), 'rb').read() == open(other, 'rb').read()
+    _fake.extract_all(root, root)  # archive + extracted copy side by side
+    with pytest.raises(ConversionError, match=r'two files claim the img of (\w+)/(\w+)/(\d+): .*\1\.zip:\1/\2/'
+                                              r'images_png/\3\.png and .*/\1/\2/images_png/\3\.png'):
+        loveda.convert(root, str(tmp_path / 'o3'))
+
+
+def test_partial_download(raw, tmp_path, capsys):
+    root, ids = raw
+    os.remove(osp.join(root, 'Val.zip'))  # still downloading
+    rewrite_member(osp.join(root, 'Train.zip'), 'Train/Urban/images_png/0.png', None)  # an image lost
+    out = str(tmp_path / 'o1')
+    counts = loveda.convert(root, out)
+    assert counts == dict(train=4, test=3)
+    assert _files(osp.join(out, 'img_dir', 'train')) == sorted(ids['train'][1:])
+    lists = {n[:-4]: open(osp.join(out, 'splits', n)).read().split() for n in os.listdir(osp.join(out, 'splits'))}
+    assert sorted(lists['train']) == sorted(ids['train'][1:]) and 'val' not in lists
+    assert lists['test'] and sorted(lists['trainval']) == sorted(ids['train'][1:])
+    err = capsys.readouterr().err
+    assert '0 of the official 1669 val images found (partial download?)' in err
+    assert '4 of the official 2522 train images found' in err
+    assert re.search(r'skipped 1 file\(s\), masks without their images_png image: .*masks_png/0\.png', err)
+    # not a zip: an error naming it; only masks: nothing usable
     open(osp.join(root, 'Val.zip'), 'wb').write(b'not a zip')
     with pytest.raises(ConversionError, match='not a valid zip'):
         loveda.convert(root, str(tmp_path / 'o2'))
-    import zipfile
-    with zipfile.ZipFile(osp.join(root, 'Val.zip'), 'w') as zf:
-        zf.writestr('images/1.png', png(np.zeros((4, 4, 3), np.uint8)))
-    with pytest.raises(ConversionError, match='not the official LoveDA Val.zip'):
+    os.remove(osp.join(root, 'Val.zip'))
+    os.remove(osp.join(root, 'Test.zip'))
+    with zipfile.ZipFile(osp.join(root, 'Train.zip'), 'w') as zf:
+        zf.writestr('Train/Urban/masks_png/1.png', png(np.ones((32, 32), np.uint8)))
+    with pytest.raises(ConversionError, match=r'has no usable LoveDA image: no \{Train,Val,Test\}'):
         loveda.convert(root, str(tmp_path / 'o3'))
 
 
