@@ -45,7 +45,7 @@ def slide_grid(height: int, width: int, crop: IntPair, stride: IntPair) -> List[
 # ---------------------------------------------------------------------------------------------------------------
 # ultra-high-resolution patch grid (GLNet/FCtL rule) and co-centred context windows
 # ---------------------------------------------------------------------------------------------------------------
-def uhr_positions(size: int, patch: int, min_overlap: int = 50) -> List[int]:
+def uhr_positions(size: int, patch: int, min_overlap: int = 50, rounding: str = 'half_up') -> List[int]:
     """Patch start positions along one axis, GLNet's ``get_patch_info`` rule (used by FCtL).
 
     The number of patches is the smallest ``n`` with ``n * patch >= size`` and an overlap
@@ -53,27 +53,37 @@ def uhr_positions(size: int, patch: int, min_overlap: int = 50) -> List[int]:
     up, so the first patch starts at 0 and the last one ends at the border. E.g. 2448 / 508 -> 6 patches, step 388,
     overlap 120 (DeepGlobe); 5000 / 508 -> 11 patches, overlap ~59 (Inria). ``size <= patch`` gives ``[0]`` (the
     caller pads the image up to one patch).
+
+    ``rounding='half_even'`` rounds as the FCtL release's ``helper.py`` does (``int(np.round(k * step))``, ties to
+    even, the last patch at ``size - patch``): the grid of the released weights. The two differ only where
+    ``k * step`` is an exact half, e.g. for 1,180 of the sides 509-6000 with 508-pixel patches.
     """
     size, patch, min_overlap = int(size), int(patch), int(min_overlap)
     if patch <= 0 or not 0 <= min_overlap < patch:
         raise ValueError(f'need patch > 0 and 0 <= min_overlap < patch, got patch={patch}, min_overlap={min_overlap}')
+    if rounding not in ('half_up', 'half_even'):
+        raise ValueError(f"rounding must be 'half_up' or 'half_even', got {rounding!r}")
     if size <= patch:
         return [0]
     n = 2
     while n * patch < size or patch - (size - patch) / (n - 1) < min_overlap:
         n += 1
     step = (size - patch) / (n - 1)
+    if rounding == 'half_even':  # Python's round() is half-to-even like np.round
+        return [int(round(k * step)) for k in range(n - 1)] + [size - patch]
     return [int(k * step + 0.5) for k in range(n)]
 
 
-def uhr_grid(height: int, width: int, patch: int, min_overlap: int = 50) -> List[Tuple[int, int, int, int]]:
+def uhr_grid(height: int, width: int, patch: int, min_overlap: int = 50,
+             rounding: str = 'half_up') -> List[Tuple[int, int, int, int]]:
     """The FCtL/GLNet patch grid as ``(y1, x1, y2, x2)`` windows, row-major like :func:`slide_grid`.
 
     Windows are ``patch x patch``; for a side smaller than ``patch`` the window extends past the border (the caller
     pads with the raw value 0). ``y1`` is non-decreasing, so the windows can be fed to ``StripBlender``.
+    ``rounding``: see :func:`uhr_positions`.
     """
-    ys = uhr_positions(height, patch, min_overlap)
-    xs = uhr_positions(width, patch, min_overlap)
+    ys = uhr_positions(height, patch, min_overlap, rounding)
+    xs = uhr_positions(width, patch, min_overlap, rounding)
     return [(y, x, y + patch, x + patch) for y in ys for x in xs]
 
 

@@ -3,15 +3,19 @@
 The release's modules are rebuilt here from plain torch layers under the authors' names (``FCN8`` with its VGG16
 trunk slices ``pool3/4/5`` cut from a ``vgg`` module, ``big_pool*``, ``big_attention``, ``output``, ``adj_pool*``,
 ``up_*``) with random values and saved the way the release saves them (``nn.DataParallel(model).state_dict()``).
-The converted weights must load strictly into the configs' models, and trunk, fusion and FCN-8s score path must
-compute the reference's function (same padding-1 geometry on both sides; the release's pad-100 trick is not
-reproduced by design).
+The reference follows the release's geometry (``models/fcn.py``): conv1_1 padded by 100, ceil-mode pools, an
+unpadded conv6, unpadded bilinear deconvolutions and the crop offsets 5 (pool4 score), 9 (pool3 score) and 31 (the
+image). The converted weights must load strictly into the configs' models, every part must compute the reference's
+function, and the whole model in the release-compatible mode (the configs the converter picks) must give the
+release's logits within 1e-5 on square and non-square inputs, batch 1 and 2; the paper geometry with the same
+weights must not. The patch grid is checked against the release's ``get_patch_info`` + ``np.round``.
 """
 import importlib.util
 import os.path as osp
 import re
 from typing import Optional
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -39,14 +43,15 @@ def tool():
 VGG16_CFG = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M')
 
 
-def vgg16_features() -> nn.Sequential:
-    """torchvision's ``vgg16().features`` layer list (indices 0..30), ceil-mode pools as FCN8 sets them."""
+def vgg16_features(first_padding: int = 100) -> nn.Sequential:
+    """torchvision's ``vgg16().features`` layer list (indices 0..30) as FCN8 / MiniFCN8 alter it: ceil-mode pools
+    and conv1_1 padded by 100 ("pad the input to enable small inputs and allow matching feature maps")."""
     layers, c = [], 3
     for v in VGG16_CFG:
         if v == 'M':
             layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
         else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, v, 3, padding=first_padding if not layers else 1), nn.ReLU(inplace=True)]
             c = v
     return nn.Sequential(*layers)
 
@@ -134,8 +139,29 @@ class RefFCN8(nn.Module):
         return self.big_attention(pool5, pool5_10, pool5_15)
 
     def scores(self, pool3, pool4, pool5):
-        """The score maps before the (pad-100-geometry) upsampling: s32 (conv6 unpadded), pool4 / pool3 scores."""
+        """The score maps before the upsampling: s32 (conv6 unpadded), pool4 / pool3 scores."""
         return self.output(pool5), self.adj_pool4(0.01 * pool4), self.adj_pool3(1e-4 * pool3)
+
+    def forward(self, x, pool5_10=None, pool5_15=None, y=None):
+        """The release's ``FCN8.forward``: trunk, FCtL module on pool5 (mode 2: the context through ``big_pool*``;
+        mode 3: the context trunks' pool5 maps given), then FCN-8s with the fixed crop offsets."""
+        h, w = x.shape[-2:]
+        pool3, pool4, pool5 = self.trunk(x)
+        if self.mode == 2:
+            pool5 = self.fused_pool5(x, y)
+        elif self.mode == 3:
+            pool5 = self.big_attention(pool5, pool5_10, pool5_15)
+        s32, s16, s8 = self.scores(pool3, pool4, pool5)
+        up = self.up_output(s32)
+        up = self.up_pool4_out(s16[:, :, 5:5 + up.shape[2], 5:5 + up.shape[3]] + up)
+        out = self.up_final(s8[:, :, 9:9 + up.shape[2], 9:9 + up.shape[3]] + up)
+        return out[:, :, 31:31 + h, 31:31 + w]
+
+
+def mini_fcn8(release_model: RefFCN8, y: torch.Tensor) -> torch.Tensor:
+    """The release's ``MiniFCN8`` (the frozen context trunk of the final model) loaded from a B10 / B15 file: its
+    ``big_pool3 -> big_pool4 -> big_pool5`` on the context input."""
+    return release_model.trunk(y, big=True)[2]
 
 
 def randomize(m: nn.Module, seed: int) -> nn.Module:
@@ -161,9 +187,10 @@ def save_release(model: nn.Module, path) -> str:
     return str(path)
 
 
-def ours(config: str):
+def ours(config: str, **overrides):
     from rsseg_ext.models.utils.state_dict_conversion import build_model_from_config
-    return build_model_from_config(osp.join(REPO_ROOT, config), {'model.decode_head.channels': HID}).eval()
+    opts = {'model.decode_head.channels': HID, **overrides}
+    return build_model_from_config(osp.join(REPO_ROOT, config), opts).eval()
 
 
 def load_converted(path) -> dict:
@@ -183,14 +210,15 @@ def release(tmp_path_factory):
 
 
 def assert_head_same(ref: RefFCN8, model) -> None:
-    """conv6 -> conv7 -> score and the skip scores: ours (conv6 padded by 3) cropped = the release's unpadded."""
+    """conv6 -> conv7 -> score and the skip scores: ours (release geometry: conv6 unpadded) = the release's."""
     g = torch.Generator().manual_seed(5)
     p3, p4, p5 = (torch.randn(1, c, s, s, generator=g) for c, s in ((256, 36), (512, 18), (512, 9)))
     head = model.decode_head
+    assert head.geometry == 'release'
     with torch.no_grad():
         s32, s4, s3 = ref.scores(p3, p4, p5)
         h = F.relu(head.conv7(F.relu(head.conv6(p5))))
-        torch.testing.assert_close(head.conv_seg(h)[..., 3:-3, 3:-3], s32, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(head.conv_seg(h), s32, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(head.score_pool4(p4 * head.skip_scales[1]), s4, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(head.score_pool3(p3 * head.skip_scales[0]), s3, rtol=1e-5, atol=1e-5)
 
@@ -210,7 +238,7 @@ def test_three_context_release_with_its_context_trunks(release, tmp_path, capsys
     assert not res.missing_keys and not res.unexpected_keys
     ref, b10, b15 = models['all'], models['B10'], models['B15']
     g = torch.Generator().manual_seed(6)
-    x, y, z = (torch.randn(1, 3, 64, 64, generator=g) for _ in range(3))
+    x, y, z = (torch.randn(1, 3, 32, 32, generator=g) for _ in range(3))
     with torch.no_grad():
         # the trunks: patch (all.epoch.pth), medium (B10's big_pool*), large (B15's big_pool*)
         feats = model.backbone(x)
@@ -242,7 +270,7 @@ def test_single_context_release(release, tmp_path, capsys, name, ctx):
     assert not res.missing_keys and not res.unexpected_keys
     ref = models[name]
     g = torch.Generator().manual_seed(7)
-    x, y = torch.randn(2, 3, 64, 64, generator=g), torch.randn(2, 3, 64, 64, generator=g)
+    x, y = torch.randn(2, 3, 32, 32, generator=g), torch.randn(2, 3, 32, 32, generator=g)
     with torch.no_grad():
         feats = model.extract_feat(torch.cat([x, y], 1))  # patch + its context, stacked as in training
         ref_feats = ref.trunk(x)
@@ -259,10 +287,10 @@ def test_fcn8s_baseline_without_module_prefix(release, tmp_path, capsys):
     dst = tmp_path / 'bfcn.pth'
     assert tool().main([str(plain), str(dst)] + TINY) == 0
     out = capsys.readouterr().out
-    assert 'fcn8s_vgg16_inria.py' in out and 'source keys not used (0)' in out, out
-    model = ours('configs/fctl/staged/fcn8s_vgg16_inria.py')
+    assert 'fcn8s-iccv_vgg16_inria.py' in out and 'source keys not used (0)' in out, out
+    model = ours('configs/fctl/staged/fcn8s-iccv_vgg16_inria.py')
     model.load_state_dict(load_converted(dst), strict=True)
-    x = torch.randn(1, 3, 64, 64)
+    x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         for a, b in zip(model.backbone(x), models['Bfcn'].trunk(x)):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
@@ -307,3 +335,107 @@ def test_errors_wrong_file_missing_file_and_missing_context_trunks(release, tmp_
     assert mod.main([paths['B10'], str(tmp_path / 'x.pth'), '--kind', 'three']) == 2
     assert "'single' checkpoint" in capsys.readouterr().err
     assert not osp.exists(tmp_path / 'x.pth')
+
+
+# ---------------------------------------------------------------- release-compatible mode: the release's logits
+SHAPES = {'square': (32, 32), 'non-square': (32, 48)}  # pad 100 makes the trunks see 230 x 230 / 230 x 246
+
+
+@pytest.fixture(scope='module')
+def three_context(release, tmp_path_factory):
+    """all + B10 + B15 converted by the tool; our model of the config it picks (the release-compatible mode)."""
+    _, paths, _ = release
+    dst = tmp_path_factory.mktemp('fctl_three') / 'fctl.pth'
+    assert tool().main([paths['all'], str(dst), '--medium', paths['B10'], '--large', paths['B15']] + TINY) == 0
+    sd = load_converted(dst)
+    model = ours('configs/fctl/fctl-iccv_vgg16_inria.py')
+    model.load_state_dict(sd, strict=True)
+    return sd, model
+
+
+def our_logits(model, x: torch.Tensor, contexts) -> torch.Tensor:
+    """Our segmentor on a patch and its context crops, stacked as in training: full-size logits."""
+    b, _, h, w = x.shape
+    metas = [dict(img_shape=(h, w), ori_shape=(h, w)) for _ in range(b)]
+    with torch.no_grad():
+        return model.encode_decode(torch.cat([x, *contexts], 1), metas)
+
+
+def inputs(batch: int, shape: str, n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(batch, 3, *SHAPES[shape], generator=g) for _ in range(n)]  # [0, 1] RGB, as ToTensor
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+@pytest.mark.parametrize('shape', ['square', 'non-square'])
+def test_release_mode_gives_the_release_logits(release, three_context, shape, batch):
+    """all.epoch.pth + the MiniFCN8 context trunks of B10 / B15, as the release's Evaluator runs them."""
+    models = release[0]
+    _, model = three_context
+    x, y, z = inputs(batch, shape, 3, seed=10 + batch)
+    with torch.no_grad():
+        ref = models['all'](x, mini_fcn8(models['B10'], y), mini_fcn8(models['B15'], z))
+    mine = our_logits(model, x, (y, z))
+    assert ref.shape == mine.shape == (batch, K, *SHAPES[shape])
+    assert ref.std() > 1e-2  # logits that vary: the comparison below is not vacuous
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize('name,config,shape,batch', [
+    ('B15', 'staged/fctl-iccv_vgg16_single-ctx-x3_inria.py', 'non-square', 2),
+    ('Bfcn', 'staged/fcn8s-iccv_vgg16_inria.py', 'square', 1),
+])
+def test_release_mode_single_context_and_fcn8s(release, tmp_path, name, config, shape, batch):
+    models, paths, _ = release
+    dst = tmp_path / f'{name}.pth'
+    assert tool().main([paths[name], str(dst)] + TINY) == 0
+    model = ours(f'configs/fctl/{config}')
+    model.load_state_dict(load_converted(dst), strict=True)
+    x, y = inputs(batch, shape, 2, seed=20)
+    with torch.no_grad():
+        ref = models[name](x, y=y) if name != 'Bfcn' else models[name](x)
+    mine = our_logits(model, x, (y, ) if name != 'Bfcn' else ())
+    assert ref.shape == mine.shape and ref.std() > 1e-2
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+
+
+def test_paper_geometry_with_release_weights_is_not_the_release(release, three_context):
+    """The same converted weights in the paper geometry (padding-1 VGG16, padded conv6, top-left crops) load
+    (the geometry has no parameters) but do not compute the release's function."""
+    models = release[0]
+    sd, _ = three_context
+    model = ours('configs/fctl/fctl-iccv_vgg16_inria.py',
+                 **{'model.backbone.stem_padding': 1, 'model.decode_head.geometry': 'paper'})
+    model.load_state_dict(sd, strict=True)
+    x, y, z = inputs(1, 'non-square', 3, seed=30)
+    with torch.no_grad():
+        ref = models['all'](x, mini_fcn8(models['B10'], y), mini_fcn8(models['B15'], z))
+    mine = our_logits(model, x, (y, z))
+    assert mine.shape == ref.shape
+    assert (mine - ref).abs().max() > 100 * 1e-5  # far outside the tolerance the release mode meets
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+
+
+def release_patch_starts(size: int, p: int = 508) -> list:
+    """``helper.py`` of the release: ``get_patch_info`` (n patches, float step) and ``global2patch``'s
+    ``int(np.round(k * step))``, the last patch at ``size - p``."""
+    n = 1
+    while size > n * p:
+        n += 1
+    while p - 1.0 * (size - p) / (n - 1) < 50:
+        n += 1
+    step = (size - p) * 1.0 / (n - 1)
+    return [int(np.round(k * step)) if k < n - 1 else size - p for k in range(n)]
+
+
+def test_release_mode_patch_grid_is_the_release_grid(three_context):
+    from rsseg_ext.utils.grid import uhr_positions
+    sides = range(509, 6001)
+    assert all(uhr_positions(s, 508, 50, 'half_even') == release_patch_starts(s) for s in sides)
+    differ = [s for s in sides if uhr_positions(s, 508) != release_patch_starts(s)]
+    assert len(differ) == 1180  # half-up (the paper configs) vs np.round's half-to-even
+    _, model = three_context  # the converter's config uses the release's rounding
+    h, w = differ[0], differ[1]
+    starts = release_patch_starts(h), release_patch_starts(w)
+    assert model.patch_grid(h, w) == [(y, x, y + 508, x + 508) for y in starts[0] for x in starts[1]]

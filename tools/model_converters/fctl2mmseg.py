@@ -25,11 +25,15 @@ The release saves ``nn.DataParallel(FCN8(...)).state_dict()`` (``module.`` keys,
   and the gates are never run with one context: dropped);
 * FCN-8s ``Bfcn`` (mode 1): trunk + head.
 
-Our VGG16 uses padding 1 and no pad-100 trick (spec): the converted model runs the release's layers on the same
-inputs but not its exact border geometry (see docs/methods/fctl.md). The ``fctl-iccv`` configs take the release's
-[0, 1] RGB inputs (mean 0, std 255) and, for the final model, its test-time D4 averaging. The kind is detected
-from the keys (``--kind`` overrides); ``--config`` defaults to the matching config. The older DeepGlobe commit
-(``local`` / ``medium`` / ``large`` FCtL modules) is refused with a clear message.
+The target configs (``fctl-iccv*`` / ``fcn8s-iccv``) are the **release-compatible mode**: every VGG16 trunk pads
+conv1_1 by 100 (``PaddedStemVGG(stem_padding=100)``), the FCN-8s head runs the release's unpadded conv6 and
+deconvolutions with its crop offsets 5 / 9 / 31 (``FCN8sHead(geometry='release')``), the patch grid rounds half to
+even like ``np.round`` (``test_cfg.grid_rounding='half_even'``), inputs are the release's [0, 1] RGB (mean 0,
+std 255) and the final model averages the 8 flips x rot90 (D4) at test time. The converted model then computes the
+release's logits (tests/test_tools/test_fctl_converter.py: within 1e-5). The paper-faithful configs (padding-1 VGG16)
+are for training from scratch; the weights load into both, but only this mode gives the release's outputs. The kind
+is detected from the keys (``--kind`` overrides); ``--config`` defaults to the matching config. The older DeepGlobe
+commit (``local`` / ``medium`` / ``large`` FCtL modules) is refused with a clear message.
 """
 import os.path as osp
 import re
@@ -55,7 +59,7 @@ CONFIGS = {
     'three': osp.join(REPO_ROOT, 'configs', 'fctl', 'fctl-iccv_vgg16_inria.py'),
     'single2': osp.join(REPO_ROOT, 'configs', 'fctl', 'staged', 'fctl-iccv_vgg16_single-ctx-x2_inria.py'),
     'single3': osp.join(REPO_ROOT, 'configs', 'fctl', 'staged', 'fctl-iccv_vgg16_single-ctx-x3_inria.py'),
-    'fcn8s': osp.join(REPO_ROOT, 'configs', 'fctl', 'staged', 'fcn8s_vgg16_inria.py'),
+    'fcn8s': osp.join(REPO_ROOT, 'configs', 'fctl', 'staged', 'fcn8s-iccv_vgg16_inria.py'),
 }
 KINDS = ('auto', 'three', 'single', 'fcn8s')
 # start of each trunk slice in torchvision's vgg16.features
@@ -235,13 +239,12 @@ def convert(sd: dict, args) -> tuple:
                             'equal copies')
     else:
         config = CONFIGS['fcn8s']
-        report.notes.append('the release feeds [0, 1] RGB: evaluate with --cfg-options '
-                            'model.data_preprocessor.mean=[0,0,0] model.data_preprocessor.std=[255,255,255] (the '
-                            'fctl-iccv configs set this)')
     if args.config == 'auto':
         args.config = config
-    report.notes.append(f'evaluate with tools/test.py {osp.relpath(config, REPO_ROOT)} DST (padding-1 VGG16, no '
-                        'pad-100 trick: not bit-identical to the release at the borders)')
+    report.notes.append(f'evaluate with tools/test.py {osp.relpath(config, REPO_ROOT)} DST: release-compatible mode '
+                        '(pad-100 VGG16, FCN-8s crop offsets 5/9/31, np.round grid, [0, 1] inputs) = the release\'s '
+                        'logits')
+    args.meta['compat_mode'] = 'release'
     return out, report
 
 
@@ -254,8 +257,8 @@ def main(argv=None) -> int:
     p.add_argument('--context', type=int, choices=(2, 3),
                    help='context scale of a single-context checkpoint (default: 3 if the name has B15, else 2)')
     args = p.parse_args(argv)
-    return run_converter(args, convert, 'FCtL release checkpoint', SOURCE,
-                         meta=dict(source='FCtL ICCV release (liqiokkk/FCtL)'))
+    args.meta = dict(source='FCtL ICCV release (liqiokkk/FCtL)')
+    return run_converter(args, convert, 'FCtL release checkpoint', SOURCE, meta=args.meta)
 
 
 if __name__ == '__main__':

@@ -10,3 +10,6 @@ __all__ += ['DINOViTEncoder', 'OpenCLIPDenseBackbone', 'OpenCLIPIntermediateEnco
 from .convnext_no_out_norm import ConvNeXtNoOutNorm  # noqa: E402
 
 __all__ += ['ConvNeXtNoOutNorm']
+from .padded_stem_vgg import PaddedStemVGG  # noqa: E402
+
+__all__ += ['PaddedStemVGG']

@@ -73,7 +73,8 @@ class MultiContextEncoderDecoder(EncoderDecoder):
         img_channels: channels of one image in the stacked input (3).
         test_cfg: ``mode='uhr'`` (default) or ``'whole'`` (inputs already stacked, e.g. patch-level validation);
             ``patch_size``, ``min_overlap=50``, ``grid='glnet'|'mmseg'`` (``'mmseg'``: :func:`slide_grid` with
-            ``stride``), ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``;
+            ``stride``), ``grid_rounding='half_up'|'half_even'`` (the release's ``np.round``),
+            ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``;
             ``scene_window`` / ``scene_overlap``: the scene engine's defaults (``tools/infer_scene.py``, each
             window one FCtL image, see :meth:`scene_window_logits`).
     """
@@ -297,7 +298,7 @@ class MultiContextEncoderDecoder(EncoderDecoder):
             if stride is None:
                 raise ValueError("test_cfg.grid='mmseg' needs test_cfg.stride")
             return slide_grid(height, width, p, stride)
-        return uhr_grid(height, width, p, int(cfg.get('min_overlap', 50)))
+        return uhr_grid(height, width, p, int(cfg.get('min_overlap', 50)), cfg.get('grid_rounding', 'half_up'))
 
     def uhr_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
         """Whole normalised images ``(N, 3, H, W)`` -> summed-and-count-normalised logits ``(N, K, H, W)``."""
