@@ -1,12 +1,15 @@
 """Convert the official UAVid release to mmseg layout.
 
-    python data_converters/uavid.py RAW_DIR -o data/uavid [--preset frames|authors] [--nproc 4]
+    python data_converters/uavid.py RAW [RAW ...] -o data/uavid [--preset frames|authors] [--nproc 4]
 
-RAW_DIR holds ``uavid_v1.5_official_release_image.zip`` as downloaded from https://uavid.nl/ (members
-``.../uavid_{train,val,test}/seq<N>/Images/<frame>.png`` and, for train/val, ``.../Labels/<frame>.png`` colour
-labels). Output: ``img_dir/{train,val,test}``, ``ann_dir/{train,val}`` named ``seq<N>_<frame>[_<y>_<x>].png``,
-labels as indices in UAVidDataset's order (building, road, tree, low_vegetation, moving_car, static_car, human,
-clutter; white boundary pixels -> 255), and ``splits/{train,val,test,train_val}.txt``.
+RAW is ``uavid_v1.5_official_release_image.zip`` as downloaded from https://uavid.nl/, the folder holding it, or
+the tree it extracts to (members ``.../uavid_{train,val,test}/seq<N>/Images/<frame>.png`` and, for train/val,
+``.../Labels/<frame>.png`` colour labels under the same frame names: roles come from the ``Images`` / ``Labels``
+folders). A partial download converts the frames there (a frame without its label is skipped), warns with the
+counts against the official ones; only nothing usable is an error. Output: ``img_dir/{train,val,test}``,
+``ann_dir/{train,val}`` named ``seq<N>_<frame>[_<y>_<x>].png``, labels as indices in UAVidDataset's order
+(building, road, tree, low_vegetation, moving_car, static_car, human, clutter; white boundary pixels -> 255), and
+``splits/{train,val,test,train_val}.txt``.
 
 Presets:
   frames   (default) whole frames, untouched geometry: what the test server scores and what slide inference
@@ -20,15 +23,16 @@ import argparse
 import os.path as osp
 import re
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # helpers without the torch/mmseg start-up (see _light.py)
-from _light import (atomic_write_png, ConversionError, decode_image, open_zip, print_summary,  # noqa: E402
-                    rgb_to_index, run_tasks, start_run, worker_zip, write_split_list)
+from _light import (atomic_write_png, ConversionError, decode_image, print_summary,  # noqa: E402
+                    rgb_to_index, run_tasks, start_run, write_split_list)
+from _sources import assign, list_members, read_bytes, require_some, warn_missing  # noqa: E402
 
 URL = 'https://uavid.nl/'
 ARCHIVE = 'uavid_v1.5_official_release_image.zip'
@@ -36,7 +40,8 @@ EXPECTED_FRAMES = {'train': 200, 'val': 70, 'test': 150}
 # official colours -> UAVidDataset indices (clutter last, GeoSeg/D2LS order)
 PALETTE = {(128, 0, 0): 0, (128, 64, 128): 1, (0, 128, 0): 2, (128, 128, 0): 3, (64, 0, 128): 4,
            (192, 0, 192): 5, (64, 64, 0): 6, (0, 0, 0): 7, (255, 255, 255): 255}
-MEMBER_RE = re.compile(r'(?:^|/)uavid_(train|val|test)/(seq\d+)/(Images|Labels)/(\d+)\.png$')
+IMAGE_RE = re.compile(r'(?:^|/)uavid_(train|val|test)/(seq\d+)/Images/(\d+)\.png$')
+LABEL_RE = re.compile(r'(?:^|/)uavid_(train|val)/(seq\d+)/Labels/(\d+)\.png$')
 AUTHORS = dict(canvas=(3072, 4096), region=(2048, 4096), tile=1024)
 
 
@@ -56,19 +61,21 @@ def _pad_to(arr: np.ndarray, shape: Tuple[int, int], value: int) -> np.ndarray:
     return np.pad(arr, pad, constant_values=value)
 
 
-def _convert_one(split: str, zip_path: str, img_m: str, lab_m: Optional[str], out_dir: str, name: str,
-                 preset: str):
-    zf = worker_zip(zip_path)
-    img = decode_image(zf.read(img_m), f'{zip_path}:{img_m}')  # BGR
+def _where(src) -> str:
+    return f'{src[0]}:{src[1]}' if src[0] else src[1]
+
+
+def _convert_one(split: str, img_src, lab_src, out_dir: str, name: str, preset: str):
+    img = decode_image(read_bytes(img_src), _where(img_src))  # BGR
     if img.ndim != 3 or img.shape[2] != 3:
-        raise ConversionError(f'{zip_path}:{img_m}: expected a 3-channel image, got shape {img.shape}')
+        raise ConversionError(f'{_where(img_src)}: expected a 3-channel image, got shape {img.shape}')
     lab = None
-    if lab_m is not None:
-        bgr = decode_image(zf.read(lab_m), f'{zip_path}:{lab_m}')
+    if lab_src is not None:
+        bgr = decode_image(read_bytes(lab_src), _where(lab_src))
         if bgr.ndim != 3 or bgr.shape[:2] != img.shape[:2]:
-            raise ConversionError(f'{zip_path}: image {img_m} is {img.shape[1]}x{img.shape[0]} but its label '
-                                  f'{lab_m} has shape {bgr.shape}')
-        lab = rgb_to_index(bgr[..., ::-1], PALETTE, f'{zip_path}:{lab_m}')
+            raise ConversionError(f'image {_where(img_src)} is {img.shape[1]}x{img.shape[0]} but its label '
+                                  f'{_where(lab_src)} has shape {bgr.shape}')
+        lab = rgb_to_index(bgr[..., ::-1], PALETTE, _where(lab_src))
     if preset == 'frames':
         pieces = [(name, img, lab)]
     else:
@@ -83,48 +90,49 @@ def _convert_one(split: str, zip_path: str, img_m: str, lab_m: Optional[str], ou
     return split, len(pieces)
 
 
-def collect(raw_dir: str, out_dir: str, preset: str) -> dict:
-    path = osp.join(raw_dir, ARCHIVE)
-    zf = open_zip(path, 'UAVid', URL)
-    members = zf.namelist()
-    zf.close()
-    frames: Dict[Tuple[str, str, str], Dict[str, str]] = {}
-    for m in members:
-        mt = MEMBER_RE.search(m)
-        if mt:
-            split, seq, kind, frame = mt.groups()
-            frames.setdefault((split, seq, frame), {})[kind] = m
-    if not frames:
-        raise ConversionError(f'{path} has no uavid_{{train,val,test}}/seq*/Images/*.png members: it is not '
-                              f'the official UAVid release (download it from {URL})')
+def collect(raw: Union[str, Sequence[str]], out_dir: str, preset: str) -> dict:
+    raws = [raw] if isinstance(raw, str) else list(raw)
+    members = [m for r in raws for m in list_members(r, 'UAVid', URL)]
+    roles = assign(members, dict(img=IMAGE_RE, lab=LABEL_RE), key=lambda mt: '/'.join(mt.groups()), exclusive=True)
+    imgs, labs = roles['img'], roles['lab']
     per_frame = 1 if preset == 'frames' else len(authors_boxes())
-    tasks, names = [], {}
-    for (split, seq, frame), kinds in sorted(frames.items()):
-        if 'Images' not in kinds:
-            raise ConversionError(f'{path}: label {kinds["Labels"]} has no image; the archive is incomplete')
-        lab_m = kinds.get('Labels')
-        if split != 'test' and lab_m is None:
-            raise ConversionError(f'{path}: image {kinds["Images"]} has no label; the archive is incomplete '
-                                  f'(download it again from {URL})')
+    tasks, names, frames = [], {}, {}
+    for key in sorted(imgs):
+        split, seq, frame = key.split('/')
+        lab = labs.get(key)
+        if split != 'test' and lab is None:
+            continue  # reported below
         name = f'{seq}_{frame}'
         pieces = [name] if preset == 'frames' else [f'{name}_{y}_{x}' for (y, x, _, _) in authors_boxes()]
         outputs = [osp.join(out_dir, 'img_dir', split, f'{p}.png') for p in pieces]
         if split != 'test':
             outputs += [osp.join(out_dir, 'ann_dir', split, f'{p}.png') for p in pieces]
-        tasks.append((_convert_one, (split, path, kinds['Images'], lab_m if split != 'test' else None, out_dir,
-                                     name, preset), outputs, per_frame))
+        tasks.append((_convert_one, (split, imgs[key].src, lab.src if lab else None, out_dir, name, preset),
+                      outputs, per_frame))
         names.setdefault(split, []).extend(pieces)
+        frames[split] = frames.get(split, 0) + 1
+    require_some(len(tasks), 'UAVid', 'frame', ', '.join(raws),
+                 f'no uavid_{{train,val,test}}/seq<N>/Images/<frame>.png (with Labels/<frame>.png for train and '
+                 f'val). Pass {ARCHIVE} as downloaded from {URL}, its folder or the folder it extracts to.')
+    for split, n in EXPECTED_FRAMES.items():
+        warn_missing('UAVid', f'{split} frames', frames.get(split, 0), n)
+    warn_missing('UAVid', 'frames', 0, None, orphans={
+        'images without their Labels/ label': [imgs[k].where for k in sorted(imgs)
+                                               if not k.startswith('test/') and k not in labs],
+        'labels without their Images/ image': [labs[k].where for k in sorted(set(labs) - set(imgs))]})
     return dict(tasks=tasks, names=names, per_frame=per_frame)
 
 
-def convert(raw_dir: str, out_dir: str, nproc: int = 1, preset: str = 'frames') -> Tuple[dict, dict]:
+def convert(raw_dir: Union[str, Sequence[str]], out_dir: str, nproc: int = 1,
+            preset: str = 'frames') -> Tuple[dict, dict]:
     if preset not in ('frames', 'authors'):
         raise ConversionError(f'unknown preset {preset!r}: use frames or authors')
     start_run(out_dir)
     job = collect(raw_dir, out_dir, preset)
     counts = run_tasks(job['tasks'], nproc=nproc, desc='UAVid')
     names = job['names']
-    names['train_val'] = names.get('train', []) + names.get('val', [])
+    if 'train' in names or 'val' in names:
+        names['train_val'] = names.get('train', []) + names.get('val', [])
     for split, pieces in names.items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), pieces)
     expected = {k: v * job['per_frame'] for k, v in EXPECTED_FRAMES.items()}
@@ -133,7 +141,8 @@ def convert(raw_dir: str, out_dir: str, nproc: int = 1, preset: str = 'frames') 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('raw_dir', help=f'folder holding {ARCHIVE} as downloaded')
+    parser.add_argument('raw_dir', nargs='+', help=f'{ARCHIVE} as downloaded, the folder holding it, or the folder '
+                                                   'it extracts to')
     parser.add_argument('-o', '--out-dir', default='data/uavid')
     parser.add_argument('--nproc', type=int, default=1)
     parser.add_argument('--preset', choices=['frames', 'authors'], default='frames')

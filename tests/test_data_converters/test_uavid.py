@@ -1,6 +1,7 @@
 """data_converters/uavid.py on a fake official release (tests/data/uavid/data.py)."""
 import os
 import os.path as osp
+import re
 import sys
 import zipfile
 
@@ -25,6 +26,21 @@ def raw(tmp_path):
     return str(root), _fake.make_release(str(root))
 
 
+def check_provenance(out, truth):
+    """Every output frame (and label) against the fake by pixels."""
+    n = 0
+    for (split, seq, frame), (img, idx) in truth.items():
+        path = osp.join(out, 'img_dir', split, f'{seq}_{frame}.png')
+        if not osp.isfile(path):
+            continue
+        assert np.array_equal(cv2.imread(path)[..., ::-1], img), f'{path} is not its frame'
+        if split != 'test':
+            lab = cv2.imread(osp.join(out, 'ann_dir', split, f'{seq}_{frame}.png'), cv2.IMREAD_UNCHANGED)
+            assert np.array_equal(lab, idx.astype(np.uint8)), f'{path}: not its label'
+        n += 1
+    return n
+
+
 def test_frames_preset(raw, tmp_path):
     root, truth = raw
     out = str(tmp_path / 'out')
@@ -39,6 +55,63 @@ def test_frames_preset(raw, tmp_path):
     assert not osp.exists(osp.join(out, 'ann_dir', 'test'))
     tv = open(osp.join(out, 'splits', 'train_val.txt')).read().split()
     assert len(tv) == 6 and 'seq16_000100' in tv
+    assert check_provenance(out, truth) == 7
+    for split in ('train', 'val', 'test'):
+        assert open(osp.join(out, 'splits', f'{split}.txt')).read().split() == \
+            sorted(f[:-4] for f in os.listdir(osp.join(out, 'img_dir', split)))
+
+
+def test_images_by_folder_not_basename(raw, tmp_path, monkeypatch):
+    """Plant frame-name matching: Labels/<frame>.png claims the image role too, an error naming both."""
+    root, _ = raw
+    monkeypatch.setattr(uavid, 'IMAGE_RE', re.compile(r'(?:^|/)uavid_(train|val|test)/(seq\d+)/\w+/(\d+)\.png$'))
+    with pytest.raises(ConversionError, match=r'two files claim the img of train/seq1/000000: .*Images/000000\.png '
+                                              r'and .*Labels/000000\.png|Labels/\d+\.png could be both'):
+        uavid.convert(root, str(tmp_path / 'out'))
+
+
+def test_archive_folder_and_extracted_tree_agree(raw, tmp_path):
+    root, truth = raw
+    ref = str(tmp_path / 'ref')
+    uavid.convert(root, ref)
+    outs = []
+    for name, src in (('zip', osp.join(root, uavid.ARCHIVE)), ('tree', str(tmp_path / 'tree'))):
+        if name == 'tree':
+            _fake.extract(root, src)
+        out = str(tmp_path / name)
+        uavid.convert(src, out)
+        outs.append(out)
+    for out in outs:
+        for d, _, fs in os.walk(ref):
+            for f in fs:
+                assert open(osp.join(d, f), 'rb').read() == \
+                    open(osp.join(out, osp.relpath(osp.join(d, f), ref)), 'rb').read()
+    _fake.extract(root, root)
+    with pytest.raises(ConversionError, match='two files claim the img of'):
+        uavid.convert(root, str(tmp_path / 'both'))
+
+
+def test_partial_download(raw, tmp_path, capsys):
+    root, truth = raw
+    zpath = osp.join(root, uavid.ARCHIVE)
+    with zipfile.ZipFile(zpath) as zf:
+        items = [(i, zf.read(i)) for i in zf.infolist()]
+    lost = 'uavid_v1.5_official_release_image/uavid_train/seq1/Labels/000100.png'
+    with zipfile.ZipFile(zpath, 'w') as zf:  # a resumed download: the test part and one label missing
+        for info, data in items:
+            if info.filename != lost and '/uavid_test/' not in info.filename:
+                zf.writestr(info, data)
+    out = str(tmp_path / 'out')
+    counts, _ = uavid.convert(root, out)
+    assert counts == dict(train=3, val=2) and check_provenance(out, truth) == 5
+    err = capsys.readouterr().err
+    assert '3 of the official 200 train frames found (partial download?)' in err
+    assert '0 of the official 150 test frames found' in err
+    assert re.search(r'skipped 1 file\(s\), images without their Labels/ label: .*seq1/Images/000100\.png', err)
+    with zipfile.ZipFile(zpath, 'w') as zf:  # labels only: nothing usable
+        zf.writestr(lost, items[0][1])
+    with pytest.raises(ConversionError, match=r'has no usable UAVid frame'):
+        uavid.convert(root, str(tmp_path / 'o2'))
 
 
 def test_authors_preset_tiles(raw, tmp_path, monkeypatch):
@@ -74,7 +147,7 @@ def test_bad_inputs(raw, tmp_path):
     assert not [f for _, _, fs in os.walk(out) for f in fs if TMP_MARK in f]
     with zipfile.ZipFile(zpath, 'w') as zf:
         zf.writestr('something/else.png', b'')
-    with pytest.raises(ConversionError, match='not the official UAVid release'):
+    with pytest.raises(ConversionError, match=r'has no usable UAVid frame: no uavid_\{train,val,test\}'):
         uavid.convert(root, str(tmp_path / 'o2'))
 
 
