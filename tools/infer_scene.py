@@ -12,7 +12,9 @@ order for RGB models. For non-8-bit rasters, --scale multiplies pixel values bef
 
 Interrupted runs (Ctrl-C, crash, kill) leave .OUT.tif.partial.tif and the progress file .OUT.tif.resume.json next
 to OUT.tif; rerun the same command with --resume to continue from the last finished 256-row strip (the result is
-byte-identical to an uninterrupted run). Without --resume the leftovers are replaced. See docs/scene_inference.md.
+byte-identical to an uninterrupted run). Without --resume the leftovers are replaced. A write that fails (full
+disk, file-size limit, read-only folder) exits with status 1 and one line naming the file and the fix; nothing is
+left under OUT.tif or the overlay's name. See docs/scene_inference.md.
 """
 import argparse
 import os.path as osp
@@ -103,6 +105,7 @@ def main(argv=None):
     import rsseg_ext  # noqa: F401  (registers the modules, installs the checkpoint policy)
     from rsseg_ext.apis import SceneInferencer, write_overlay_png
     from rsseg_ext.engine import trust_checkpoint
+    from rsseg_ext.utils.fileio import OutputWriteError
 
     if args.trust_checkpoint:
         trust_checkpoint(args.checkpoint)
@@ -126,7 +129,7 @@ def main(argv=None):
     try:
         res = inferencer.infer_file(args.input, args.output, probs=args.probs, probs_dtype=args.probs_dtype,
                                     force=args.force, resume=args.resume)
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
+    except (FileExistsError, FileNotFoundError, ValueError, OutputWriteError) as e:
         sys.exit(f'infer_scene.py: {e}')
     except KeyboardInterrupt:
         sys.exit(f'infer_scene.py: interrupted after {inferencer.rows_done} finished rows; rerun the same command '
@@ -140,8 +143,11 @@ def main(argv=None):
     if args.overlay:
         if osp.exists(args.overlay) and not args.force:
             sys.exit(f'infer_scene.py: {args.overlay!r} exists; pass --force to overwrite it')
-        h, w = write_overlay_png(res['out'], args.input, args.overlay, bands=args.bands[:3],
-                                 max_size=args.overlay_size)
+        try:
+            h, w = write_overlay_png(res['out'], args.input, args.overlay, bands=args.bands[:3],
+                                     max_size=args.overlay_size)
+        except (FileNotFoundError, ValueError, OutputWriteError) as e:
+            sys.exit(f'infer_scene.py: {e} (the labels in {res["out"]} are complete)')
         print(f'overlay: {osp.abspath(args.overlay)} ({w}x{h})')
 
 

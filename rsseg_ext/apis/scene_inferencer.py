@@ -34,7 +34,6 @@ import json
 import os
 import os.path as osp
 import queue
-import tempfile
 import threading
 import warnings
 from contextlib import nullcontext
@@ -43,6 +42,10 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmseg.structures import SegDataSample
+
+from ..utils.fileio import OutputWriteError, atomic_write_bytes, atomic_write_text, commit, describe_os_error
+from ..utils.raster_io import (RasterWriteError, raster_write_error, read_head, restore_head, verify_blocks,
+                               write_window_checked)
 
 __all__ = [
     'slide_grid', 'window_weights', 'StripBlender', 'blend_slide', 'SceneInferencer', 'write_overlay_png',
@@ -283,10 +286,6 @@ def _palette_from_meta(model) -> Optional[List[Tuple[int, int, int]]]:
     return [tuple(int(c) for c in p[:3]) for p in pal]
 
 
-def _is_disk_full(e: BaseException) -> bool:
-    return getattr(e, 'errno', None) == 28 or 'No space left' in str(e)
-
-
 class _BatchReader:
     """Reads batches of windows in a background thread (one GDAL handle owned by that thread)."""
 
@@ -332,8 +331,8 @@ class _BatchReader:
 # ----------------------------------------------------------------------------------------------------------------
 # resumable output: deterministic temp names + an atomically written sidecar
 # ----------------------------------------------------------------------------------------------------------------
-#: version of the sidecar progress file layout
-RESUME_VERSION = 1
+#: version of the sidecar progress file layout (2: start-of-file bytes and block CRCs of each temp file)
+RESUME_VERSION = 2
 
 
 def partial_paths(out_path: str) -> Tuple[str, str, str]:
@@ -356,13 +355,9 @@ def _fsync(path: str):
 
 
 def _write_json_atomic(path: str, obj: dict):
-    """Write ``obj`` to ``path`` so that a crash leaves either the old or the new file, never half of one."""
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``obj`` to ``path`` so that a crash leaves either the old or the new file, never half of one (and a
+    failed write no temp file)."""
+    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True))
 
 
 def _file_facts(path: Optional[str]) -> Optional[dict]:
@@ -507,31 +502,33 @@ class _SceneWriter:
             self._write_block(min(TILE, self.pending))
 
     def _write_block(self, n: int):
-        import rasterio
         from rasterio.windows import Window
         lab = np.concatenate(self.labels, axis=0) if len(self.labels) > 1 else self.labels[0]
         self.labels = [lab[n:]] if n < lab.shape[0] else []
         win = Window(0, self.row0, self.width, n)
-        with rasterio.open(self.tmp_out, 'r+') as dst:
-            dst.write(lab[None, :n], window=win)
+        # GDAL may only print a failed write (ulimit -f, full disk): each block is read back before it counts
+        crcs = self.state['crc']
+        crcs['labels'].append(write_window_checked(self.tmp_out, lab[None, :n], win))
         if self.tmp_probs is not None:
             pr = np.concatenate(self.probs, axis=1) if len(self.probs) > 1 else self.probs[0]
             self.probs = [pr[:, n:]] if n < pr.shape[1] else []
-            with rasterio.open(self.tmp_probs, 'r+') as dst:
-                dst.write(pr[:, :n], window=win)
+            crcs['probs'].append(write_window_checked(self.tmp_probs, pr[:, :n], win))
         self.row0 += n
         self.pending -= n
         self.checkpoint()
 
     def checkpoint(self):
-        """fsync the temp files, then record their sizes and the rows done in the sidecar (atomically)."""
-        sizes = {}
+        """fsync the temp files, then record their sizes, start-of-file bytes (GDAL updates the tile index there
+        in place, even for a block that failed) and the rows done in the sidecar (atomically)."""
+        sizes, heads = {}, {}
         for key, p in (('labels', self.tmp_out), ('probs', self.tmp_probs)):
             if p is not None:
                 _fsync(p)
                 sizes[key] = os.path.getsize(p)
+                heads[key] = read_head(p, self.state['head_bytes'][key])
         self.state['rows_done'] = int(self.row0)
         self.state['sizes'] = sizes
+        self.state['heads'] = heads
         _write_json_atomic(self.sidecar, self.state)
         self.inf.rows_done = int(self.row0)
 
@@ -839,7 +836,7 @@ class SceneInferencer:
             with open(sidecar) as f:
                 state = json.load(f)
             saved, rows = state['settings'], int(state['rows_done'])
-            sizes = state['sizes']
+            sizes, heads, crcs = state['sizes'], state.get('heads', {}), state.get('crc', {})
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ValueError(f'cannot resume: the progress file {sidecar!r} is unreadable ({e}); {again}') from None
         if state.get('version') != RESUME_VERSION:
@@ -866,8 +863,12 @@ class SceneInferencer:
             if key not in sizes or not osp.exists(p) or os.path.getsize(p) < int(sizes[key]):
                 raise ValueError(f'cannot resume: the partial file {p!r} is missing or shorter than its last '
                                  f'checkpoint; {again}')
-            # everything after the last checkpoint is an unfinished block: cut it off
+            if key not in heads or len(crcs.get(key, ())) != -(-rows // TILE):
+                raise ValueError(f'cannot resume: the progress file {sidecar!r} lacks the record of {p!r}; {again}')
+            # everything after the last checkpoint is an unfinished block: cut it off, and put back the tile
+            # index that a failed block may have changed in place
             os.truncate(p, int(sizes[key]))
+            restore_head(p, heads[key])
             try:
                 with rasterio.open(p) as ds:
                     ok = (ds.height, ds.width) == (settings['height'], settings['width'])
@@ -877,9 +878,33 @@ class SceneInferencer:
                 raise ValueError(f'cannot resume: the partial file {p!r} is damaged; {again}')
         return state
 
+    @staticmethod
+    def _finish(state: dict, files: List[Tuple[Optional[str], Optional[str], str]], sidecar: str) -> None:
+        """Check that every finished temp file reads back block by block as written (CRC-32 per block), then
+        rename them to their final names and remove the sidecar. A failure here cannot be resumed: the sidecar
+        goes first, so that the caller removes the temp files too."""
+        files = [(tmp, final, key) for tmp, final, key in files if tmp is not None]
+        try:
+            for tmp, _, key in files:
+                verify_blocks(tmp, state['crc'][key], TILE)
+            for tmp, final, _ in files:
+                commit(tmp, final)
+        except (RasterWriteError, OutputWriteError):
+            os.remove(sidecar)
+            raise
+        os.remove(sidecar)
+
     def _create_outputs(self, src, tmp_out: str, tmp_probs: Optional[str], probs_dtype: str, height: int,
                         width: int):
         """Create the empty temp GeoTIFF(s): georeferencing, nodata, colour table, band names."""
+        import rasterio
+        try:
+            self._create_outputs_unchecked(src, tmp_out, tmp_probs, probs_dtype, height, width)
+        except (rasterio.errors.RasterioError, OSError) as e:  # e.g. a read-only folder
+            raise raster_write_error(tmp_probs if tmp_probs and osp.exists(tmp_out) else tmp_out, e) from e
+
+    def _create_outputs_unchecked(self, src, tmp_out: str, tmp_probs: Optional[str], probs_dtype: str,
+                                  height: int, width: int):
         import rasterio
         profile = dict(driver='GTiff', width=width, height=height, crs=src.crs, transform=src.transform,
                        tiled=True, blockxsize=TILE, blockysize=TILE, compress='deflate', BIGTIFF='IF_SAFER',
@@ -928,6 +953,12 @@ class SceneInferencer:
         to an uninterrupted run. Without ``resume`` a leftover temp/sidecar is replaced; with ``resume`` and no
         sidecar the run starts from the first row (with a warning).
 
+        Write failures (full disk, file-size limit, read-only folder): GDAL does not always raise, so every
+        256-row block is read back before the sidecar counts it, and the finished files are read back against
+        the blocks' CRC-32s before the rename. A failure raises :class:`~rsseg_ext.utils.fileio.OutputWriteError`
+        (one line: the output, the OS's reason, the fix, and whether ``resume=True`` can continue); nothing
+        appears under ``out_path``.
+
         Returns:
             dict with ``out``, ``probs`` (path or None), ``windows``, ``buffer_shape``, ``peak_buffer_bytes``,
             ``resumed_from`` (first row computed).
@@ -942,7 +973,6 @@ class SceneInferencer:
 
     def _infer_file(self, in_path: str, out_path: str, probs: bool, probs_dtype: str, force: bool,
                     resume: bool) -> dict:
-        import rasterio
         from rasterio.enums import MaskFlags
 
         if probs_dtype not in ('uint8', 'float32'):
@@ -985,8 +1015,10 @@ class SceneInferencer:
                     if osp.exists(p):
                         os.remove(p)
                 self._create_outputs(src, tmp_out, tmp_probs, probs_dtype, height, width)
-                state = dict(version=RESUME_VERSION, settings=settings, rows_done=0, sizes={},
-                             out=out_path, temp=dict(labels=tmp_out, probs=tmp_probs))
+                temps = dict(labels=tmp_out, probs=tmp_probs)
+                state = dict(version=RESUME_VERSION, settings=settings, rows_done=0, sizes={}, out=out_path,
+                             temp=temps, crc={k: [] for k, p in temps.items() if p is not None},
+                             head_bytes={k: os.path.getsize(p) for k, p in temps.items() if p is not None})
             start_row = int(state['rows_done'])
             self.resumed_from = self.rows_done = start_row
             self.num_windows = 0
@@ -1005,10 +1037,7 @@ class SceneInferencer:
                     writer.put(rel)
             writer.close()
             self.max_pending_rows = writer.max_pending_rows
-            os.replace(tmp_out, out_path)
-            if tmp_probs is not None:
-                os.replace(tmp_probs, probs_out)
-            os.remove(sidecar)
+            self._finish(state, [(tmp_out, out_path, 'labels'), (tmp_probs, probs_out, 'probs')], sidecar)
         except BaseException as e:  # noqa: B902
             if writer is not None:
                 writer.abort()
@@ -1019,12 +1048,13 @@ class SceneInferencer:
                 for p in (tmp_out, tmp_probs):
                     if p is not None and osp.exists(p):
                         os.remove(p)
-            if isinstance(e, (OSError, rasterio.errors.RasterioIOError)) and _is_disk_full(e):
-                kept = (f'the rows finished so far (0..{self.rows_done}) are kept in {tmp_out!r}: free space and rerun '
-                        'with --resume (resume=True), or delete it') if osp.exists(sidecar) else \
-                    'nothing was written (temporary files removed)'
-                raise OSError(28, f'writing {out_path!r} failed: no space left on the device of {out_dir!r}; '
-                              f'{kept}') from e
+            failed = e.__cause__ if isinstance(e, OutputWriteError) else e
+            if isinstance(e, (RasterWriteError, OutputWriteError)) or (writer is not None and e is writer.error
+                                                                       and isinstance(e, OSError)):
+                rerun = (f'then rerun the same command with --resume (resume=True) to continue from row '
+                         f'{self.rows_done} (the rows finished so far are kept in {tmp_out})'
+                         if osp.exists(sidecar) else 'then rerun (nothing was kept)')
+                raise OutputWriteError(describe_os_error(out_path, failed or e, rerun)) from e
             raise
         finally:
             if reader is not None:
@@ -1097,6 +1127,10 @@ def write_overlay_png(pred_tif: str, image_tif: str, out_png: str, bands: Sequen
     valid = (lab != OUTPUT_NODATA)[..., None]
     out = np.where(valid, (1 - alpha) * rgb + alpha * color, rgb)
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    if not cv2.imwrite(out_png, out[..., ::-1].copy()):
-        raise OSError(f'could not write {out_png!r} (does the folder exist? is the name a .png?)')
+    ok, png = cv2.imencode(osp.splitext(out_png)[1] or '.png', out[..., ::-1].copy())
+    if not ok:
+        raise ValueError(f'could not encode the overlay for {out_png!r}: name it .png')
+    if not osp.isdir(osp.dirname(osp.abspath(out_png))):
+        raise FileNotFoundError(f'the folder of the overlay {out_png!r} does not exist')
+    atomic_write_bytes(out_png, png.tobytes())  # temp + rename: never a half-written PNG under its name
     return out.shape[0], out.shape[1]

@@ -15,6 +15,7 @@ from test_scene_inferencer import (NUM_CLASSES, OVERLAP, WINDOW, build_tiny_mode
 
 from rsseg_ext.apis import scene_inferencer as si  # noqa: E402
 from rsseg_ext.apis.scene_inferencer import SceneInferencer, partial_paths, probs_path_for  # noqa: E402
+from rsseg_ext.utils.fileio import OutputWriteError  # noqa: E402
 
 H, W = 700, 600  # three 256-row output blocks; 7 x 6 windows of 128 with stride 96
 
@@ -175,7 +176,7 @@ def test_writer_thread_errors_propagate(model, big_scene, tmp_path, monkeypatch)
 
     monkeypatch.setattr(si._SceneWriter, '_write_block', failing)
     inf = SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False)
-    with pytest.raises(OSError, match=r'no space left.*0\.\.256.*--resume'):
+    with pytest.raises(OutputWriteError, match=r'pred\.tif: disk full.*--resume.*from row 256'):
         inf.infer_file(big_scene, out, probs=True)
     assert not os.path.exists(out) and os.path.exists(partial_paths(out)[2])
     # any other error in the writer thread reaches the caller as it is
@@ -207,12 +208,11 @@ def test_writer_overlaps_compute(model, big_scene, reference, tmp_path, monkeypa
     assert read_bytes(out) == read_bytes(reference)
 
 
-def test_cli_resume(model, big_scene, reference, tmp_path, monkeypatch, capsys):
-    import importlib.util
-    import os.path as osp
-    ckpt = str(tmp_path / 'tiny.pth')
+def write_cli_model(model, folder) -> tuple:
+    """``(config, checkpoint)`` files of the tiny model for tools/infer_scene.py (same weights and results)."""
+    ckpt = str(folder / 'tiny.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), ckpt)
-    cfg_path = str(tmp_path / 'tiny_cfg.py')
+    cfg_path = str(folder / 'tiny_cfg.py')
     with open(cfg_path, 'w') as f:
         f.write(
             "model = dict(type='EncoderDecoder',\n"
@@ -225,6 +225,13 @@ def test_cli_resume(model, big_scene, reference, tmp_path, monkeypatch, capsys):
             "        concat_input=False, dropout_ratio=0.0, num_classes=4, norm_cfg=dict(type='BN'),\n"
             "        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),\n"
             "    train_cfg=dict(), test_cfg=dict(mode='whole'))\n")
+    return cfg_path, ckpt
+
+
+def test_cli_resume(model, big_scene, reference, tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import os.path as osp
+    cfg_path, ckpt = write_cli_model(model, tmp_path)
     spec = importlib.util.spec_from_file_location(
         'infer_scene_cli', osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
                                     'infer_scene.py'))
