@@ -94,6 +94,9 @@ def test_provenance_by_pixels(tmp_path):
     out = str(tmp_path / 'out')
     loveda.convert(str(raw), out)
     assert check_provenance(out, truth) == 11
+    for split in ('train', 'val', 'test'):  # every split list names exactly the files written
+        assert sorted(open(osp.join(out, 'splits', f'{split}.txt')).read().split()) == \
+            _files(osp.join(out, 'img_dir', split))
     # the check can fail: an image replaced by its mask (same basename in masks_png)
     victim = sorted(os.listdir(osp.join(out, 'img_dir', 'train')))[0]
     cv2.imwrite(osp.join(out, 'img_dir', 'train', victim), truth[victim[:-4]][1])
