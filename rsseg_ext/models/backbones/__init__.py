@@ -13,3 +13,6 @@ __all__ += ['ConvNeXtNoOutNorm']
 from .padded_stem_vgg import PaddedStemVGG  # noqa: E402
 
 __all__ += ['PaddedStemVGG']
+from .repvit import RepViT  # noqa: E402
+
+__all__ += ['RepViT']

@@ -1,7 +1,9 @@
 """LOGCAN++ decode head (X. Ma et al.; reference [33] of the SCSM paper, code in the authors' rssegmentation toolbox):
 the SCSM authors' previous model, used as the baseline.
 
-Written from the structural description in the SCSM spec (Appendix A); no code was copied.
+Written from the structural description in the SCSM paper's appendix and the authors' public code
+(github.com/xwmaxwma/rssegmentation, ``rsseg/models/segheads/logcanplus_head.py``); no code was copied.
+``release_compat=True`` reproduces that code's window geometry and head/window pairing (docs/methods/scsm.md).
 """
 import math
 from typing import List, Sequence, Tuple, Union
@@ -40,12 +42,21 @@ class LocalClassAttention(nn.Module):
         num_heads: heads (8).
         window_grid: number of windows per axis (4, 4), i.e. 16 windows per map whatever its size.
         dropout_ratio: dropout inside ``cat_conv``.
+        release_compat: compute what the authors' released ``RVSA_MRAM`` computes (for converted release weights,
+            see ``docs/methods/scsm.md``): (a) the window is scaled and rotated in normalised ``[-1, 1]``
+            coordinates (not pixels: differs on non-square maps) and the predicted offset ``(o_x, o_y)`` is added
+            in normalised units as ``(o_x / (h / gh), o_y / (w / gw))``; (b) the local class centres of
+            (head ``i``, window ``j``) are paired with the queries of head ``i'``, window ``j'`` where
+            ``j' * heads + i' = i * nW + j`` (their reshape of a head-major tensor as window-major). Each image
+            is still treated on its own (their batch > 1 path mixes images' class centres: not reproduced).
     """
 
     def __init__(self, channels: int, num_classes: int, num_heads: int = 8,
                  window_grid: Tuple[int, int] = (4, 4), dropout_ratio: float = 0.1,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True), act_cfg: dict = dict(type='ReLU')) -> None:
+                 norm_cfg: dict = dict(type='BN', requires_grad=True), act_cfg: dict = dict(type='ReLU'),
+                 release_compat: bool = False) -> None:
         super().__init__()
+        self.release_compat = release_compat
         if channels % num_heads:
             raise ValueError(f'channels ({channels}) must be divisible by num_heads ({num_heads})')
         self.channels, self.num_classes, self.num_heads = channels, num_classes, num_heads
@@ -87,13 +98,18 @@ class LocalClassAttention(nn.Module):
         e = (Ellipsis, None, None)  # broadcast (B, heads, gh, gw) over (wh, ww)
         sx, sy = (1 + scale[:, :, 0])[e] * rx, (1 + scale[:, :, 1])[e] * ry
         cos, sin = angle.cos()[e], angle.sin()[e]
-        px, py = cos * sx - sin * sy, sin * sx + cos * sy  # (B, heads, gh, gw, wh, ww)
         cy = (torch.arange(gh, device=dev, dtype=dt) * wh + (wh - 1) / 2)[:, None]  # window centres
         cx = (torch.arange(gw, device=dev, dtype=dt) * ww + (ww - 1) / 2)[None, :]
-        px = px + (cx + offset[:, :, 0] * ww)[e]
-        py = py + (cy + offset[:, :, 1] * wh)[e]
-        gx = 2 * px / max(wp - 1, 1) - 1
-        gy = 2 * py / max(hp - 1, 1) - 1
+        nx, ny = 2 / max(wp - 1, 1), 2 / max(hp - 1, 1)  # pixels -> align_corners=True normalised units
+        if self.release_compat:
+            # the release scales/rotates normalised offsets and adds o_x / (h / gh), o_y / (w / gw) (sic)
+            sx, sy = sx * nx, sy * ny
+            gx = cos * sx - sin * sy + (cx * nx - 1 + offset[:, :, 0] / wh)[e]
+            gy = sin * sx + cos * sy + (cy * ny - 1 + offset[:, :, 1] / ww)[e]
+        else:  # rotation in pixels (a rigid rotation on any map), offsets in window units
+            px, py = cos * sx - sin * sy, sin * sx + cos * sy  # (B, heads, gh, gw, wh, ww)
+            gx = (px + (cx + offset[:, :, 0] * ww)[e]) * nx - 1
+            gy = (py + (cy + offset[:, :, 1] * wh)[e]) * ny - 1
         grid = torch.stack((gx, gy), dim=-1)  # (B, heads, gh, gw, wh, ww, 2)
         return grid.permute(0, 1, 2, 4, 3, 5, 6).reshape(b * nh, hp, wp, 2)
 
@@ -121,6 +137,8 @@ class LocalClassAttention(nn.Module):
         sampled = self._windows(sampled).reshape(b, nh, gh * gw, -1, dh + k)
         keys_s, probs_s = sampled[..., :dh], sampled[..., dh:]
         local = probs_s.transpose(-1, -2) @ keys_s  # (B, heads, nW, K, dh): local class centres
+        if self.release_compat:  # the release reads the head-major (heads, nW) list as window-major (nW, heads)
+            local = local.reshape(b, gh * gw, nh, k, dh).transpose(1, 2)
         q = self._windows(self.query(xp).reshape(b * nh, dh, hp, wp)).reshape(b, nh, gh * gw, -1, dh)
         v = self.value(global_centers).reshape(b, k, nh, dh).transpose(1, 2)[:, :, None]  # (B, heads, 1, K, dh)
         nw = gh * gw
@@ -150,11 +168,14 @@ class LOGCANPlusHead(PreLogitsLossMixin, BaseDecodeHead):
     Args:
         num_heads: heads of each LCA (8).
         window_grid: windows per axis of each LCA (4, 4).
+        release_compat: every LCA computes the authors' released window geometry and head/window pairing
+            (:class:`LocalClassAttention`); for checkpoints converted by ``tools/model_converters/
+            logcanplus2mmseg.py``. Off (the default) for training from scratch.
         pre_loss_decode: loss config(s) of ``pred1``.
         **kwargs: :class:`BaseDecodeHead` arguments; ``input_transform='multiple_select'`` with 4 indices.
     """
 
-    def __init__(self, num_heads: int = 8, window_grid: Tuple[int, int] = (4, 4),
+    def __init__(self, num_heads: int = 8, window_grid: Tuple[int, int] = (4, 4), release_compat: bool = False,
                  pre_loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.8),
                  **kwargs) -> None:
@@ -169,7 +190,8 @@ class LOGCANPlusHead(PreLogitsLossMixin, BaseDecodeHead):
         self.pre_cls = nn.Conv2d(t, k, 1)
         self.centers = SemanticMaskGenerator('softmax')
         self.lcas = nn.ModuleList([
-            LocalClassAttention(t, k, num_heads, window_grid, self.dropout_ratio, self.norm_cfg, self.act_cfg)
+            LocalClassAttention(t, k, num_heads, window_grid, self.dropout_ratio, self.norm_cfg, self.act_cfg,
+                                release_compat)
             for _ in self.in_channels])
         self.fuse_convs = nn.ModuleList([ConvModule(2 * t, t, 3, padding=1, **cfg)
                                          for _ in self.in_channels[:-1]])

@@ -13,19 +13,27 @@ Every map was written from the public key layout of its source (module attribute
 * D2LS release (``DynamicDictionaryLearning`` under Lightning's ``net.``): ``backbone.0`` = torchvision
   ``features``, ``linear_c.i.proj``, ``aggregator``, ``pe_layer``, ``decoder.{token, feature_modulator,
   interactor, upsampler, output_hypernetwork_mlps, output_head}``;
-* LOGCAN++ (rssegmentation, ``net.`` under Lightning): ``backbone`` = torchvision ResNet, ``seghead.{bottleneck1-4,
-  decoder_stage1, center1-4, catconv1-3, catconv}``, ``classifier.classifier``;
+* LOGCAN++ (rssegmentation, ``net.`` under Lightning): ``backbone`` = torchvision ResNet or the RepViT of the
+  RepViT authors' code (``features.{0: stem, i: block}``), ``seghead.{bottleneck1-4, decoder_stage1, center1-4,
+  catconv1-3, catconv}``, ``classifier.classifier``;
+* RepViT (github.com/THU-MIG/RepViT, copied into rssegmentation): ``features.0.{0,2}`` stem ``Conv2d_BN``s
+  (``.c``, ``.bn``), stride-1 blocks ``features.i.token_mixer.{0: RepVGGDW (conv.{c,bn}, conv1, bn), 1: SE (fc1,
+  fc2)}`` + ``channel_mixer.m.{0,2}``, stride-2 blocks ``token_mixer.{0: dw Conv2d_BN, 2: 1x1 Conv2d_BN}`` +
+  ``channel_mixer.m.{0,2}``; timm ``repvit_*``: ``stem.conv{1,2}``, ``stages.s.downsample.{pre_block,
+  spatial_downsample, channel_downsample, ffn.conv{1,2}}``, ``stages.s.blocks.j.{token_mixer, se,
+  channel_mixer.conv{1,2}}``;
 * DINO ViT: ``cls_token, pos_embed, patch_embed.proj, blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1,
   mlp.fc2}, norm`` (timm's ViT uses the same names).
 """
 import re
-from typing import List
+from typing import List, Optional, Sequence
 
 from .state_dict_conversion import DropRule, KeyConverter, KeyRule, conv1x1_to_linear, flatten, linear_to_conv1x1
 
 __all__ = [
     'convnext_torchvision_rules', 'convnext_timm_rules', 'convnext_converter', 'd2ls_release_converter',
-    'logcanplus_release_converter', 'dino_to_mmpretrain_vit_converter', 'dino_to_dino_encoder_converter'
+    'logcanplus_release_converter', 'repvit_original_rules', 'dino_to_mmpretrain_vit_converter',
+    'dino_to_dino_encoder_converter'
 ]
 
 _WB = r'(weight|bias)'
@@ -145,19 +153,64 @@ def d2ls_release_converter(legacy_sam_blocks: bool = False, net_prefix: str = 'n
     return KeyConverter(rules, drops)
 
 
-def logcanplus_release_converter(net_prefix: str = 'net.') -> KeyConverter:
+_RV_BLOCK = [  # stride-1 block of the original RepViT -> timm's RepViTBlock
+    (r'token_mixer\.0\.conv\.(c|bn)\.(.+)', r'token_mixer.conv.\2.\3'),
+    (r'token_mixer\.0\.(conv1|bn)\.(.+)', r'token_mixer.\2.\3'),
+    (r'token_mixer\.1\.(fc1|fc2)\.(.+)', r'se.\2.\3'),
+    (r'channel_mixer\.m\.0\.(.+)', r'channel_mixer.conv1.\2'),
+    (r'channel_mixer\.m\.2\.(.+)', r'channel_mixer.conv2.\2'),
+]
+_RV_DOWN = [  # stride-2 block -> the rest of timm's RepVitDownsample (its pre_block is the block before)
+    (r'token_mixer\.0\.(.+)', r'spatial_downsample.\2'),
+    (r'token_mixer\.2\.(.+)', r'channel_downsample.\2'),
+    (r'channel_mixer\.m\.0\.(.+)', r'ffn.conv1.\2'),
+    (r'channel_mixer\.m\.2\.(.+)', r'ffn.conv2.\2'),
+]
+
+
+def repvit_original_rules(keys: Sequence[str], src: str = 'features.', dst: str = '') -> List[KeyRule]:
+    """The original RepViT layout (``features.i``, one flat list) -> timm's ``RepVit`` (``stem``, ``stages``).
+
+    The stride-2 blocks are found from ``keys`` (their token mixer is a bare ``Conv2d_BN``: ``token_mixer.0.c``);
+    the block just before each one is timm's ``stages[s].downsample.pre_block``, the others are numbered per
+    stage. Works for any depths (M0.9 ... M2.3, or tiny test models).
+    """
+    s = re.escape(src)
+    idx = sorted({int(m.group(1)) for k in keys for m in [re.fullmatch(rf'{s}(\d+)\.token_mixer\.0\.c\..+', k)] if m})
+
+    def place(i: int) -> Optional[str]:
+        if i in idx:
+            return f'stages.{idx.index(i) + 1}.downsample.'
+        if i + 1 in idx:
+            return f'stages.{idx.index(i + 1) + 1}.downsample.pre_block.'
+        st = sum(d < i for d in idx)
+        first = idx[st - 1] + 1 if st else 1
+        return f'stages.{st}.blocks.{i - first}.'
+
+    def rule(i_pat: str, pat: str, rep: str) -> KeyRule:
+        return KeyRule(rf'{s}({i_pat})\.{pat}', lambda m: dst + place(int(m.group(1))) + m.expand(rep))
+
+    down = '|'.join(str(i) for i in idx) or '-1'
+    block = rf'(?!(?:{down})\.)[1-9]\d*'  # any other block index
+    return ([KeyRule(rf'{s}0\.0\.(c|bn)\.(.+)', rf'{dst}stem.conv1.\1.\2'),
+             KeyRule(rf'{s}0\.2\.(c|bn)\.(.+)', rf'{dst}stem.conv2.\1.\2')]
+            + [rule(down, pat, rep) for pat, rep in _RV_DOWN] + [rule(block, pat, rep) for pat, rep in _RV_BLOCK])
+
+
+def logcanplus_release_converter(net_prefix: str = 'net.', keys: Sequence[str] = ()) -> KeyConverter:
     """LOGCAN++ release (rssegmentation ``myModel``: torchvision ResNet + ``LoGCANPlus_Head`` + ``Base_Classifier``)
     -> ``EncoderDecoder(backbone=ResNet (V1b: 7x7 stem), decode_head=LOGCANPlusHead)``.
 
     The release's top-down ``catconv1/2/3`` fuse levels 3/2/1 (0-based 2/1/0); ``center1..4`` are the LCAs of
-    levels 1..4; its ``q``/``k`` Linears on channels-last maps are our 1x1 convs ``query``/``key``.
+    levels 1..4; its ``q``/``k`` Linears on channels-last maps are our 1x1 convs ``query``/``key``. A RepViT
+    backbone (``backbone.features.*`` among ``keys``) goes to our ``RepViT`` backbone (timm's layout).
     """
     p = re.escape(net_prefix)
     h = 'decode_head.'
     sh = rf'{p}seghead\.'
     cbr = r'\.0\.weight'  # conv_3x3 = Sequential(Conv2d(bias=False), BatchNorm2d, ReLU)
     bn = r'\.1\.(weight|bias|running_mean|running_var|num_batches_tracked)'
-    rules = [
+    rules = repvit_original_rules(keys, f'{net_prefix}backbone.features.', 'backbone.') + [
         # torchvision ResNet and mmseg ResNet (V1b, style='pytorch') share the key layout
         KeyRule(rf'{p}backbone\.(conv1\.weight|bn1\..*|layer[1-4]\..*)', r'backbone.\1'),
         KeyRule(rf'{sh}bottleneck([1-4]){cbr}', lambda m: f'{h}bottlenecks.{int(m.group(1)) - 1}.conv.weight'),
