@@ -79,7 +79,13 @@ def index_areas(spec: ISPRSSpec, raw: Union[str, Sequence[str]], product: str) -
         raise ConversionError(f'{nested[0]} is an archive inside an archive (the {spec.name} download packs the '
                               'product archives into one): extract the outer archive once and pass the folder it '
                               'extracts to')
-    return assign(members, spec.roles, exclusive=True)
+    roles = assign(members, spec.roles, exclusive=True)
+    taken = {m for found in roles.values() for m in found.values()}
+    stray = [m.where for m in members if m not in taken and m.path.lower().endswith(('.tif', '.tiff'))]
+    warn_missing(spec.name, 'files', 0, None, orphans={
+        'rasters outside the official product folders (keep the archive names, or extract each archive into a '
+        'folder named like it or in place)': stray})
+    return roles
 
 
 def collect(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, opts: dict, nproc: int = 1,

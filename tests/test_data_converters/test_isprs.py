@@ -171,6 +171,19 @@ def test_archives_folder_and_extracted_trees_agree(tmp_path, maker, spec, areas)
         _isprs.convert(spec(), str(raw), str(tmp_path / 'both'), **TINY)
 
 
+def test_rasters_in_unknown_folders_are_named(tmp_path, capsys):
+    """Labels extracted into a folder the converter cannot place: skipped and named, not guessed."""
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    make_potsdam(str(raw), ['2_10', '2_13'], products=['2_Ortho_RGB.zip', '5_Labels_all.zip'])
+    _fake.extract_all(str(raw), str(tmp_path / 'tree'))
+    os.rename(tmp_path / 'tree' / '5_Labels_all', tmp_path / 'tree' / 'labels')
+    with pytest.raises(ConversionError, match='has no usable Potsdam area'):
+        _isprs.convert(Potsdam(), str(tmp_path / 'tree'), str(tmp_path / 'out'), **TINY)
+    assert re.search(r'skipped 2 file\(s\), rasters outside the official product folders .*'
+                     r'labels/top_potsdam_2_10_label\.tif', capsys.readouterr().err)
+
+
 def test_outer_download_archive_is_explained(tmp_path):
     raw = tmp_path / 'raw'
     raw.mkdir()

@@ -1,7 +1,7 @@
 """Fake ISPRS Potsdam / Vaihingen downloads, built from the official descriptions (scaled down to tiny tiles).
 
 Sources of each fact (read, not copied):
-  [mmseg-doc]  mmsegmentation docs/en/user_guides/2_dataset_prepare.md: Potsdam uses '2_Ortho_RGB.zip' and
+  [mmseg-doc]  mmsegmentation docs/en/user_guides/2_dataset_prepare.md: Potsdam requires '2_Ortho_RGB.zip' and
                '5_Labels_all_noBoundary.zip'; Vaihingen 'ISPRS_semantic_labeling_Vaihingen.zip' and
                'ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE.zip'.
   [mmseg-pd]   mmsegmentation tools/dataset_converters/potsdam.py: the .tif members sit at the archive's top level
