@@ -8,13 +8,13 @@ Classes (index: name): 0 farmland, 1 building, 2 road, 3 water, 4 forest, 5 bare
 """
 import os
 import os.path as osp
-import tempfile
 from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from .conversion import atomic_write_png
+from .fileio import commit, temp_path
 
 CLASSES = ('farmland', 'building', 'road', 'water', 'forest', 'bare_soil')
 PALETTE = [[250, 230, 120], [230, 30, 30], [160, 160, 160], [40, 90, 230], [20, 130, 40],
@@ -244,19 +244,14 @@ def make_synthetic_geotiff(path: str, height: int = 1024, width: int = 1536, see
     profile = dict(driver='GTiff', height=height, width=width, count=4, dtype='uint8', crs=crs,
                    transform=from_origin(origin[0], origin[1], resolution, resolution), nodata=nodata,
                    tiled=True, blockxsize=256, blockysize=256, compress='deflate')
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tif')
-    os.close(fd)
+    tmp = temp_path(path)
     try:
         with rasterio.open(tmp, 'w', **profile) as dst:
             dst.write(img.transpose(2, 0, 1))
-            dst.set_band_description(1, 'red')
-            dst.set_band_description(2, 'green')
-            dst.set_band_description(3, 'blue')
-            dst.set_band_description(4, 'nir')
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+            for band, name in enumerate(('red', 'green', 'blue', 'nir'), 1):
+                dst.set_band_description(band, name)
+    except BaseException:
+        os.remove(tmp)
+        raise
+    commit(tmp, path)  # umask mode, rename
     return label, mask
