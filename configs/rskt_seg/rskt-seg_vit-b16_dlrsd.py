@@ -26,7 +26,7 @@ test_pipeline = [
 train_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-vocabulary_dir = 'configs/rskt_seg/vocabularies'
+vocabulary_dir = '{{fileDirname}}/vocabularies'  # absolute: inference works from any working directory
 model = dict(
     train_vocabulary=f'{vocabulary_dir}/dlrsd.txt',
     test_vocabulary=f'{vocabulary_dir}/dlrsd.txt',  # in-training validation on DLRSD val

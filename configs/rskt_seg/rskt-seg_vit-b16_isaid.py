@@ -27,7 +27,7 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline, metainfo=isaid_fg))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline, metainfo=isaid_fg))
 val_evaluator = dict(type='RSSegMetric', iou_metrics=['mIoU'], exclude_classes=None)
 test_evaluator = val_evaluator
-vocabulary_dir = 'configs/rskt_seg/vocabularies'
+vocabulary_dir = '{{fileDirname}}/vocabularies'  # absolute: inference works from any working directory
 model = dict(
     train_vocabulary=f'{vocabulary_dir}/isaid.txt',  # 'storage tank', not the dataset's 'store_tank'
     test_vocabulary=f'{vocabulary_dir}/isaid.txt',

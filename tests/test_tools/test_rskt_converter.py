@@ -13,6 +13,7 @@ import importlib.util
 import os.path as osp
 import re
 import sys
+from typing import Optional
 
 import pytest
 import torch
@@ -94,10 +95,11 @@ def _random_clip(cfg: dict, seed: int):
     return m.eval()
 
 
-def _tiny_config(tmp_path, num_layers: int = 2) -> str:
+def _tiny_config(tmp_path, num_layers: int = 2, dino: Optional[dict] = None) -> str:
     model = tiny_model_overrides(64)
     model['neck']['num_layers'] = num_layers
-    path = tmp_path / f'rskt_tiny_n{num_layers}.py'
+    model['dino'].update(dino or {})
+    path = tmp_path / f'rskt_tiny_n{num_layers}{"_dino" if dino else ""}.py'
     path.write_text(f'_base_ = [{BASE_CFG!r}]\nmodel = {model!r}\n')
     return str(path)
 
@@ -113,9 +115,9 @@ def _build(cfg_path: str):
         return MODELS.build(Config.fromfile(cfg_path).model).eval()
 
 
-def make_release(tmp_path, num_layers: int = 2, packed_clip: bool = False):
+def make_release(tmp_path, num_layers: int = 2, packed_clip: bool = False, dino: Optional[dict] = None):
     """(detectron2 checkpoint path, release state dict, expected converted state dict, reference CLIPs, config)."""
-    cfg = _tiny_config(tmp_path, num_layers)
+    cfg = _tiny_config(tmp_path, num_layers, dino)
     ours = _build(cfg).state_dict()
     ref, ref_r = _random_clip(CLIP, 1), _random_clip(RCLIP, 2)
     release, expected = {}, {}
@@ -331,3 +333,187 @@ def test_release_geometry_picks_the_matching_config():
         width, embed = (768, 512) if arch == 'ViT-B/16' else (1024, 768)
         mod.check_config(osp.join(REPO_ROOT, 'configs', 'rskt_seg', name), None,
                          dict(arch=arch, num_layers=n, clip_width=width, embed_dim=embed))
+
+
+# ---------------------------------------------------------------- release-compatible mode: the release's DINO branch
+class RefDINO(torch.nn.Module):
+    """The release's ``vision_transformer.VisionTransformer`` (``vit_base(patch_size=8)`` of ``BuildRSIB``, at the
+    tiny width): DINO's ViT with the release's ``interpolate_pos_encoding``, whose bicubic resize of the position
+    table uses the hard-coded ``scale_factor=(1.717857142857143,) * 2`` (the 28 x 28 table -> 48 x 48 at 384 / 8)."""
+
+    def __init__(self, dim: int, depth: int, heads: int, patch: int = 8, grid: int = 28):
+        super().__init__()
+        nn = torch.nn
+        self.heads, self.patch = heads, patch
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(3, dim, patch, patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid + 1, dim))
+        self.blocks = nn.ModuleList()
+        for _ in range(depth):
+            b = nn.Module()
+            b.norm1, b.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
+            b.attn = nn.Module()
+            b.attn.qkv, b.attn.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            b.mlp = nn.Module()
+            b.mlp.fc1, b.mlp.fc2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+            self.blocks.append(b)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+
+    def interpolate_pos_encoding(self, tokens, w, h):
+        n = self.pos_embed.shape[1] - 1
+        if tokens.shape[1] - 1 == n and w == h:
+            return self.pos_embed
+        g = int(n**0.5)
+        table = self.pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        table = F.interpolate(table, scale_factor=(1.717857142857143, 1.717857142857143), mode='bicubic')
+        assert table.shape[-2:] == (w // self.patch, h // self.patch)  # the release asserts the same
+        return torch.cat([self.pos_embed[:, :1], table.permute(0, 2, 3, 1).reshape(1, -1, table.shape[1])], 1)
+
+    def _block(self, b, x):
+        n, t, c = x.shape
+        q, k, v = b.attn.qkv(b.norm1(x)).reshape(n, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        a = ((q @ k.transpose(-2, -1)) * (c // self.heads)**-0.5).softmax(-1)
+        x = x + b.attn.proj((a @ v).transpose(1, 2).reshape(n, t, c))
+        return x + b.mlp.fc2(F.gelu(b.mlp.fc1(b.norm2(x))))
+
+    def get_intermediate_layers(self, x, n=1):
+        _, _, w, h = x.shape
+        t = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], 1)
+        t = t + self.interpolate_pos_encoding(t, w, h)
+        out = []
+        for i, b in enumerate(self.blocks):
+            t = self._block(b, t)
+            if len(self.blocks) - i <= n:
+                out.append(self.norm(t))
+        return out
+
+
+def image_list_from_tensors(images, size_divisibility: int = 32) -> torch.Tensor:
+    """detectron2's ``ImageList.from_tensors``: zero-pad every image at the bottom/right to the batch's largest
+    size rounded up to a multiple of ``size_divisibility`` (``MODEL.MASK_FORMER.SIZE_DIVISIBILITY = 32``)."""
+    hs, ws = max(i.shape[-2] for i in images), max(i.shape[-1] for i in images)
+    hs, ws = -(-hs // size_divisibility) * size_divisibility, -(-ws // size_divisibility) * size_divisibility
+    return torch.stack([F.pad(i, (0, ws - i.shape[-1], 0, hs - i.shape[-2]), value=0.0) for i in images])
+
+
+def release_dino_branch(ref: RefDINO, release: dict, images, layers):
+    """``RSKT_Seg.forward`` (inference, no sliding window) up to the DINO features: CLIP-normalised images padded
+    by ``ImageList``, resized to ``dino_resolution`` (384), ``get_intermediate_layers(n=12)``, the patch tokens as
+    48 x 48 maps; ``dino_down_sample`` of the last map, ``dino_decod_proj1/2`` of the two guidance maps."""
+    x = F.interpolate(image_list_from_tensors(images), size=(384, 384), mode='bilinear', align_corners=False)
+    feats = ref.get_intermediate_layers(x, n=12)
+    maps = [feats[i][:, 1:].transpose(1, 2).reshape(x.shape[0], -1, 48, 48) for i in layers]
+    down = F.conv2d(maps[-1], release['dino_down_sample.weight'], release['dino_down_sample.bias'], stride=2)
+    g0 = F.conv2d(maps[0], release['dino_decod_proj1.weight'], release['dino_decod_proj1.bias'])
+    g1 = F.conv_transpose2d(maps[1], release['dino_decod_proj2.weight'], release['dino_decod_proj2.bias'], stride=2)
+    return maps, down, (g0, g1)
+
+
+def _build_with(cfg_path: str, options: dict):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(cfg_path)
+    cfg.merge_from_dict(options)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(cfg.model).eval()
+
+
+DINO_384 = dict(pretrain_img_size=224, input_size=384)  # the release's 28 x 28 table and 48 x 48 working grid
+RSKT_SHAPES = {'square': (96, 96), 'non-square': (72, 100)}  # 72 x 100 -> padded to 96 x 128
+
+
+@pytest.fixture(scope='module')
+def dino_release(tmp_path_factory):
+    """A release checkpoint whose DINO has the release's table geometry, converted by the tool (default mode)."""
+    tmp = tmp_path_factory.mktemp('rskt_dino')
+    src, release, _, _, cfg = make_release(tmp, dino=DINO_384)
+    dst = str(tmp / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+    assert ckpt['meta']['compat_mode'] == 'release'
+    ref = RefDINO(dim=64, depth=4, heads=2)
+    ref.load_state_dict({k[len('dino_model.'):]: v for k, v in release.items() if k.startswith('dino_model.')},
+                        strict=True)  # the authors' module, from the release's own keys
+    return release, ckpt, cfg, ref.eval()
+
+
+def _dino_branch(model, x):
+    with torch.no_grad():
+        maps = model.dino(model.release_pad(x))
+        return maps, model.neck.dino_proj(maps[-1]), tuple(model.decode_head.pre_proj['dino'][i](maps[i])
+                                                           for i in range(2))
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+@pytest.mark.parametrize('shape', ['square', 'non-square'])
+def test_release_mode_dino_branch_is_the_release(dino_release, shape, batch):
+    release, ckpt, cfg, ref = dino_release
+    model = _build_with(cfg, ckpt['meta']['cfg_options'])  # the options the converter chose
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    assert model.dino.pos_embed_resize == 'scale_factor' and model.test_cfg.release_pad_divisor == 32
+    x = torch.randn(batch, 3, *RSKT_SHAPES[shape], generator=torch.Generator().manual_seed(batch))
+    with torch.no_grad():
+        ref_maps, ref_down, ref_guid = release_dino_branch(ref, release, list(x), model.dino.out_indices)
+    maps, down, guid = _dino_branch(model, x)
+    for a, b in zip(list(maps) + [down] + list(guid), list(ref_maps) + [ref_down] + list(ref_guid)):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    assert ref_maps[-1].std() > 0.1  # features that vary: the comparison is not vacuous
+
+
+def test_paper_mode_dino_table_and_no_padding_are_not_the_release(dino_release):
+    """The paper-faithful defaults (position table resized to size 48; no padding) with the same weights: each
+    differs from the release beyond the tolerance the release mode meets."""
+    release, ckpt, cfg, ref = dino_release
+    opts = dict(ckpt['meta']['cfg_options'])
+    for wrong in ({'model.dino.pos_embed_resize': 'size'}, {'model.test_cfg.release_pad_divisor': None}):
+        model = _build_with(cfg, {**opts, **wrong})
+        model.load_state_dict(ckpt['state_dict'], strict=True)
+        shape = 'square' if 'model.dino.pos_embed_resize' in wrong else 'non-square'  # one difference at a time
+        x = torch.randn(1, 3, *RSKT_SHAPES[shape], generator=torch.Generator().manual_seed(7))
+        with torch.no_grad():
+            ref_maps = release_dino_branch(ref, release, list(x), model.dino.out_indices)[0]
+        maps = _dino_branch(model, x)[0]
+        assert max((a - b).abs().max().item() for a, b in zip(maps, ref_maps)) > 1e-3, wrong
+
+
+def release_predict(model, x: torch.Tensor, names) -> torch.Tensor:
+    """The release's whole-image prediction around the model: ``ImageList`` padding to a multiple of 32, the
+    network on the padded frame, sigmoid, then ``sem_seg_postprocess``: ``result[:, :h, :w]`` (a no-op, the output
+    is smaller than the image) and a bilinear resize to the image -- the padding is never cropped back."""
+    out = []
+    for img in x:
+        h, w = img.shape[-2:]
+        padded = image_list_from_tensors([img])
+        with torch.no_grad():
+            prob = model.decode_head.forward(model.extract_feat(padded, names)).sigmoid()[0]
+        prob = prob[:, :h, :w]
+        out.append(F.interpolate(prob[None], size=(h, w), mode='bilinear', align_corners=False)[0])
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+def test_release_mode_padding_of_the_whole_model(tmp_path, batch):
+    """450 -> 480 in miniature: a 40 x 50 input is padded to 64 x 64 by the release and predicted over that frame;
+    ours in the release mode gives the same probabilities, ours in the paper mode (no padding) does not."""
+    src, _, _, _, cfg = make_release(tmp_path)
+    dst = str(tmp_path / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+    model = _build_with(cfg, ckpt['meta']['cfg_options'])
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    names = ('building', 'road', 'water')
+    x = torch.randn(batch, 3, 40, 50, generator=torch.Generator().manual_seed(3))
+    metas = [dict(img_shape=(40, 50), ori_shape=(40, 50), vocabulary=names) for _ in range(batch)]
+    ref = release_predict(model, x, names)
+    with torch.no_grad():
+        mine = model.encode_decode(x, metas)
+        model.test_cfg.release_pad_divisor = None  # the paper mode: no padding
+        paper = model.encode_decode(x, metas)
+    assert mine.shape == ref.shape == (batch, 3, 40, 50)
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+    assert (paper - ref).abs().max() > 1e-3

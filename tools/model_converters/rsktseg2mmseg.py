@@ -31,7 +31,13 @@ read (the training state is not carried over). Its ``RSKT_Seg`` meta-architectur
 The number of RS-Fusion layers N is read from the keys (the releases use B/16: DLRSD 5, iSAID 3; L/14: DLRSD 5,
 iSAID 2); a ``--config`` whose ``model.neck.num_layers`` or CLIP width differs is refused with the option to set.
 Without ``--config`` the matching ``configs/rskt_seg`` config is picked from the release's CLIP and N
-(``--config none`` skips the target check, which builds the full model on the CPU). Prints the keys dropped on
+(``--config none`` skips the target check, which builds the full model on the CPU).
+
+``--mode release`` (default) is the release-compatible mode, added to the printed ``--cfg-options`` and to the
+file's ``meta['cfg_options']``: ``model.dino.pos_embed_resize=scale_factor`` (the release resizes DINO's 28 x 28
+position table with ``scale_factor=48.1/28``, not to size 48) and ``model.test_cfg.release_pad_divisor=32`` (the
+release zero-pads inputs to a multiple of 32, 450 -> 480, and never crops the padding back). ``--mode paper``
+leaves the configs' paper-faithful defaults (what training from scratch uses). Prints the keys dropped on
 purpose, the source keys no rule covers and the target keys left unset; refuses to write an incomplete conversion
 unless ``--allow-partial``. detectron2 checkpoints may pickle Python objects: ``--trust-checkpoint`` unpickles the
 file (only for files you trust).
@@ -64,6 +70,8 @@ RELEASE_CONFIGS = {
     ('ViT-L/14', 5): 'rskt-seg_vit-l14_dlrsd.py',
     ('ViT-L/14', 2): 'rskt-seg_vit-l14_isaid.py',
 }
+#: the release-compatible mode (--mode release): config keys that make the converted model compute the release
+RELEASE_MODE = {'model.dino.pos_embed_resize': 'scale_factor', 'model.test_cfg.release_pad_divisor': 32}
 #: when N matches no release: the config of the same CLIP, with model.neck.num_layers overridden
 ARCH_CONFIGS = {'ViT-B/16': 'rskt-seg_vit-b16_dlrsd.py', 'ViT-L/14': 'rskt-seg_vit-l14_isaid.py'}
 
@@ -240,6 +248,8 @@ def convert(sd: dict, args) -> tuple:
             config = args.config = osp.join(CONFIG_DIR, name)
             if (geo['arch'], geo['num_layers']) not in RELEASE_CONFIGS:
                 args.cfg_options = dict(args.cfg_options or {}, **{'model.neck.num_layers': geo['num_layers']})
+    if args.mode == 'release':
+        args.cfg_options = dict(args.cfg_options or {}, **RELEASE_MODE)
     if config and config.lower() != 'none':
         check_config(config, args.cfg_options, geo)
     out, report = convert_state_dict(sd, rskt_release_converter(geo['separate_fusion']), source=args.src)
@@ -258,12 +268,19 @@ def convert(sd: dict, args) -> tuple:
                         f'concatenated into {n_merged} in_proj_weight (exact)')
     report.notes.append('only the detectron2 "model" entry is read: optimizer, scheduler and iteration are not '
                         'carried over (fine-tune from the converted file with a fresh optimizer)')
-    args.meta.update(release_arch=geo['arch'], num_layers=geo['num_layers'], cfg_options=dict(args.cfg_options or {}))
+    if args.mode == 'release':
+        report.notes.append('release-compatible mode: DINO position table resized by scale factor, inputs zero-padded '
+                            'to a multiple of 32 and not cropped back (--mode paper: the paper-faithful defaults)')
+    args.meta.update(release_arch=geo['arch'], num_layers=geo['num_layers'], compat_mode=args.mode,
+                     cfg_options=dict(args.cfg_options or {}))
     return out, report
 
 
 def main(argv=None) -> int:
     p = converter_arg_parser(__doc__)
+    p.add_argument('--mode', choices=('release', 'paper'), default='release',
+                   help="release (default): the release's DINO position table and input padding (cfg options "
+                        'recorded in the output); paper: the configs as they are')
     args = p.parse_args(argv)
     args.meta = dict(source='RSKT-Seg release (LiBingyu01/RSKT-Seg, detectron2)')
     return run_converter(args, convert, 'RSKT-Seg release checkpoint', SOURCE, meta=args.meta)

@@ -49,5 +49,7 @@ ovrsis_test_sets = dict(
     vaihingen=dict(type='ConcatDataset', datasets=[_split('ISPRSDataset', 'data/vaihingen', s)
                                                    for s in ('train', 'val')]),
     vdd=_all('VDDDataset', 'data/vdd'))
-ovrsis_vocabularies = {k: f'configs/rskt_seg/vocabularies/{k}.txt' for k in ovrsis_test_sets if k != 'loveda7'}
-ovrsis_vocabularies['loveda7'] = 'configs/rskt_seg/vocabularies/loveda7.txt'
+# absolute paths next to this file (mmengine substitutes {{fileDirname}}): any working directory works
+ovrsis_vocabulary_dir = '{{fileDirname}}/../../rskt_seg/vocabularies'
+ovrsis_vocabularies = {k: f'{ovrsis_vocabulary_dir}/{k}.txt' for k in ovrsis_test_sets if k != 'loveda7'}
+ovrsis_vocabularies['loveda7'] = f'{ovrsis_vocabulary_dir}/loveda7.txt'

@@ -104,8 +104,12 @@ class DINOViTEncoder(BaseModule):
     Args:
         patch_size, embed_dim, depth, num_heads, mlp_ratio: ViT-B/8 by default (qkv bias, LN eps 1e-6, CLS token).
         pretrain_img_size: the grid the position embedding is stored at (224 -> 28 x 28); it is resized
-            bicubically to the working grid on every forward (``size=(48, 48)``; the original's hard-coded
-            ``scale_factor=1.717857`` differs negligibly).
+            bicubically to the working grid on every forward.
+        pos_embed_resize: how: ``'size'`` (default: ``interpolate(size=(48, 48))``, sampling at ratio 28/48) or
+            ``'scale_factor'`` (release-compatible mode: DINO's ``interpolate_pos_encoding``, which the RSKT-Seg
+            release keeps with the constant ``scale_factor=1.717857142857143`` = ``(48 + 0.1) / 28``: the output is
+            still 48 x 48 but sampled at ratio 28/48.1; per axis ``(g + 0.1) / g0`` here, the release's constant
+            at 384 / 8). The two tables differ by up to ~2e-3 in the logits of a converted model.
         input_size: square working size (384 -> 48 x 48 tokens).
         out_indices: 0-based blocks returned (RSKT-Seg: (3, 7) guidance, 11 cost map).
         final_norm_on_all: apply the final ``norm`` to every returned block (DINO's ``get_intermediate_layers``).
@@ -125,6 +129,7 @@ class DINOViTEncoder(BaseModule):
                  num_heads: int = 12,
                  mlp_ratio: float = 4.0,
                  pretrain_img_size: int = 224,
+                 pos_embed_resize: str = 'size',
                  input_size: int = 384,
                  out_indices: Sequence[int] = (3, 7, 11),
                  final_norm_on_all: bool = True,
@@ -140,6 +145,9 @@ class DINOViTEncoder(BaseModule):
                              f'Get {RS_DINO_SOURCE}.')
         if finetune not in ('frozen', 'attention', 'full'):
             raise ValueError(f"finetune must be 'frozen', 'attention' or 'full', got {finetune!r}")
+        if pos_embed_resize not in ('size', 'scale_factor'):
+            raise ValueError(f"pos_embed_resize must be 'size' or 'scale_factor', got {pos_embed_resize!r}")
+        self.pos_embed_resize = pos_embed_resize
         self.patch_size = patch_size
         self.input_size = int(input_size)
         self.out_indices = tuple(int(i) for i in out_indices)
@@ -178,6 +186,22 @@ class DINOViTEncoder(BaseModule):
     def train(self, mode: bool = True) -> 'DINOViTEncoder':
         return super().train(mode and not self.frozen)
 
+    def resized_pos_embed(self, gh: int, gw: int) -> torch.Tensor:
+        """``(1, 1 + gh * gw, D)``: the stored table resized to the working grid (see ``pos_embed_resize``)."""
+        if self.pos_embed_resize == 'size':
+            return resize_clip_pos_embed(self.pos_embed[0], (gh, gw)).unsqueeze(0)
+        n = self.pos_embed.shape[1] - 1
+        g0 = int(round(n**0.5))
+        if (gh, gw) == (g0, g0):  # DINO returns the table untouched at its own grid
+            return self.pos_embed
+        patch = self.pos_embed[:, 1:].reshape(1, g0, g0, -1).permute(0, 3, 1, 2)
+        # DINO adds 0.1 "to avoid floating point error in the interpolation" (facebookresearch/dino#8)
+        patch = F.interpolate(patch, scale_factor=((gh + 0.1) / g0, (gw + 0.1) / g0), mode='bicubic')
+        if tuple(patch.shape[-2:]) != (gh, gw):
+            raise ValueError(f'scale-factor resize of the {g0} x {g0} position table gave {tuple(patch.shape[-2:])}, '
+                             f'not {(gh, gw)}')
+        return torch.cat([self.pos_embed[:, :1], patch.permute(0, 2, 3, 1).reshape(1, gh * gw, -1)], dim=1)
+
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             if x.shape[-2:] != (self.input_size, self.input_size):
@@ -185,7 +209,7 @@ class DINOViTEncoder(BaseModule):
             x = self.patch_embed.proj(x)  # (B, D, g, g)
             b, d, gh, gw = x.shape
             x = torch.cat([self.cls_token.expand(b, -1, -1), x.flatten(2).transpose(1, 2)], dim=1)
-            x = x + resize_clip_pos_embed(self.pos_embed[0], (gh, gw)).unsqueeze(0)
+            x = x + self.resized_pos_embed(gh, gw)
             outs = []
             for i, blk in enumerate(self.blocks[:max(self.out_indices) + 1]):
                 x = blk(x)

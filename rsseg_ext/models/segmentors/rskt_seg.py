@@ -7,6 +7,7 @@ can change between training and testing and between calls, without rebuilding an
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from torch import Tensor
@@ -48,7 +49,15 @@ class RSKTSeg(BatchedSlideMixin, EncoderDecoder):
         dino: :class:`~rsseg_ext.models.backbones.DINOViTEncoder` config, or None (no DINO cost/guidance).
         train_vocabulary, test_vocabulary: optional fixed vocabularies (names or file paths).
         train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: as ``EncoderDecoder``; ``test_cfg.mode``
-            ``'whole'`` (the paper) or ``'slide'`` (the package's slide engine, any vocabulary size).
+            ``'whole'`` (the paper) or ``'slide'`` (the package's slide engine, any vocabulary size);
+            ``test_cfg.release_pad_divisor`` (release-compatible mode, e.g. 32): in whole mode, pad the normalised
+            input with 0 at the bottom/right to a multiple of it before the encoders (the release's detectron2
+            ``ImageList.from_tensors(size_divisibility=32)``) and resize the prediction of the padded frame to the
+            image without cropping the padding back (what the release's ``sem_seg_postprocess`` does when the
+            output is smaller than the image). ``None`` (default): no padding.
+
+    Vocabulary files given as relative paths are looked up in the working directory, then in the directory that
+    holds ``configs/`` (the repository checkout); the shipped configs give absolute paths next to the config file.
     """
 
     def __init__(self,
@@ -109,11 +118,14 @@ class RSKTSeg(BatchedSlideMixin, EncoderDecoder):
                                  f'ones (use batch_size=1 or group samples by dataset)')
             return vocabs.pop()
         modes = (mode, ) if mode == 'train' else (mode, 'train')
-        candidates = [self._explicit_vocabulary, self._configured(mode), self._dataset_vocabulary.get(mode),
-                      tuple((getattr(self, 'dataset_meta', None) or {}).get('classes') or ()) or None]
+        # lazily, first match wins: a configured vocabulary file is only read when nothing before it answered
+        candidates = [lambda: self._explicit_vocabulary, lambda: self._configured(mode),
+                      lambda: self._dataset_vocabulary.get(mode),
+                      lambda: tuple((getattr(self, 'dataset_meta', None) or {}).get('classes') or ()) or None]
         if mode != 'train':
-            candidates += [self._configured('train'), self._dataset_vocabulary.get('train')]
-        for names in candidates:
+            candidates += [lambda: self._configured('train'), lambda: self._dataset_vocabulary.get('train')]
+        for get in candidates:
+            names = get()
             if names:
                 return tuple(names)
         raise ValueError(f'RSKTSeg has no vocabulary for {"/".join(modes)}: give the samples a "vocabulary" meta '
@@ -144,13 +156,24 @@ class RSKTSeg(BatchedSlideMixin, EncoderDecoder):
             feats['dino'] = self.dino(inputs)
         return self.neck(feats)
 
+    def release_pad(self, inputs: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` -> zero-padded at the bottom/right to a multiple of ``test_cfg.release_pad_divisor``
+        (unchanged when it is ``None`` or the sides are multiples already; 450 -> 480 with 32)."""
+        cfg = self.test_cfg or {}
+        d = cfg.get('release_pad_divisor')
+        if not d or cfg.get('mode', 'whole') != 'whole':  # slide windows are whole frames of their own
+            return inputs
+        h, w = inputs.shape[-2:]
+        ph, pw = -h % int(d), -w % int(d)
+        return F.pad(inputs, (0, pw, 0, ph), value=0.0) if ph or pw else inputs
+
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Per-class probabilities ``(B, T, H, W)`` (sigmoid, resized to ``img_shape``)."""
         names = self.resolve_vocabulary(batch_img_metas, 'test')
         if len(names) < 2:
             raise ValueError(f'open-vocabulary prediction needs at least 2 class names (got {list(names)}); add a '
                              f'background/"other" name (mmseg treats one output channel as a binary threshold)')
-        x = self.extract_feat(inputs, names)
+        x = self.extract_feat(self.release_pad(inputs), names)
         return self.decode_head.predict(x, batch_img_metas, self.test_cfg)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:

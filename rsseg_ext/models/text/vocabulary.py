@@ -6,19 +6,37 @@ starting with ``#`` are skipped; the name is used verbatim in the prompt templat
 import os.path as osp
 from typing import Sequence, Tuple, Union
 
-__all__ = ['load_vocabulary', 'apply_vocabulary', 'VocabularyLike']
+__all__ = ['load_vocabulary', 'apply_vocabulary', 'resolve_vocabulary_path', 'VocabularyLike']
 
 VocabularyLike = Union[str, Sequence[str]]
 
 
+#: the directory holding ``configs/`` when rsseg_ext runs from a checkout (editable install): relative vocabulary
+#: paths of the shipped configs ('configs/rskt_seg/vocabularies/x.txt') resolve from any working directory
+PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+def resolve_vocabulary_path(path: str) -> str:
+    """A vocabulary file path: as given (``~`` expanded) if it exists, else a relative path under
+    :data:`PACKAGE_ROOT` if that exists; otherwise the path as given (the caller reports it)."""
+    path = osp.expanduser(path)
+    if osp.isfile(path) or osp.isabs(path):
+        return path
+    candidate = osp.join(PACKAGE_ROOT, path)
+    return candidate if osp.isfile(candidate) else path
+
+
 def load_vocabulary(vocabulary: VocabularyLike, what: str = 'vocabulary') -> Tuple[str, ...]:
-    """``['a', 'b']`` or ``'path/to/names.txt'`` -> ``('a', 'b')``. Raises with the path when a file is missing."""
+    """``['a', 'b']`` or ``'path/to/names.txt'`` -> ``('a', 'b')``. Raises with the path when a file is missing.
+
+    A relative path is tried in the working directory, then under :data:`PACKAGE_ROOT`."""
     if isinstance(vocabulary, str):
-        path = osp.expanduser(vocabulary)
+        path = resolve_vocabulary_path(vocabulary)
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {vocabulary} (resolved to {osp.abspath(path)}). '
-                                    f'Give a text file with one class name per line, in label-index order, or a '
-                                    f'list of names.')
+            tried = osp.abspath(path) if osp.isabs(path) else (f'{osp.abspath(path)} and '
+                                                              f'{osp.join(PACKAGE_ROOT, path)}')
+            raise FileNotFoundError(f'{what} file not found: {vocabulary} (tried {tried}). Give a text file with '
+                                    f'one class name per line, in label-index order, or a list of names.')
         with open(path, encoding='utf-8') as f:
             names = tuple(line.strip() for line in f if line.strip() and not line.lstrip().startswith('#'))
         if not names:

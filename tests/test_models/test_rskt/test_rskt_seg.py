@@ -163,3 +163,36 @@ def test_optimizer_settings_from_schedule(model):
     loss = model.loss(torch.randn(2, 3, 96, 96), _samples())['decode.loss_sem_seg']
     wrapper.update_params(loss)  # clip_grad max_norm 0.01 is active
     assert wrapper.clip_grad_kwargs['max_norm'] == 0.01
+
+
+def test_explicit_vocabulary_wins_without_reading_the_configured_file(tmp_path, monkeypatch):
+    """set_vocabulary() answers before a configured vocabulary file is even opened (it used to be read first, so a
+    relative path raised FileNotFoundError outside the repository); without it the error names the file."""
+    model = MODELS.build(tiny_model_cfg(train_vocabulary='configs/rskt_seg/vocabularies/missing.txt',
+                                        test_vocabulary='no/such/dir/vocab.txt'))
+    monkeypatch.chdir(tmp_path)  # outside the repository
+    model.set_vocabulary(['p', 'q'])
+    bare = [dict(img_shape=(96, 96))]
+    assert model.resolve_vocabulary(bare, 'test') == ('p', 'q')
+    assert model.resolve_vocabulary(bare, 'train') == ('p', 'q')
+    model.set_vocabulary(None)
+    with pytest.raises(FileNotFoundError, match='no/such/dir/vocab.txt'):
+        model.resolve_vocabulary(bare, 'test')
+
+
+def test_config_vocabularies_resolve_outside_the_repository(tmp_path, monkeypatch):
+    """The shipped configs give vocabulary paths next to the config file ({{fileDirname}}); a relative path of the
+    shipped layout also resolves against the checkout; a missing file names both places tried."""
+    from rsseg_ext.models.text import load_vocabulary
+    monkeypatch.chdir(tmp_path)
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'rskt-seg_vit-l14_isaid.py'))
+    assert osp.isabs(cfg.model.test_vocabulary)
+    assert load_vocabulary(cfg.model.test_vocabulary) == load_vocabulary(cfg.model.train_vocabulary)
+    assert 'storage tank' in load_vocabulary(cfg.model.test_vocabulary)
+    bench = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'ovrsisbench_test.py'))
+    for name, path in bench.ovrsis_vocabularies.items():
+        assert len(load_vocabulary(path)) >= 2, name
+    dlrsd = load_vocabulary('configs/rskt_seg/vocabularies/dlrsd.txt')  # relative: under the checkout
+    assert dlrsd == load_vocabulary(osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'vocabularies', 'dlrsd.txt'))
+    with pytest.raises(FileNotFoundError, match='tried .*nope.txt and .*nope.txt'):
+        load_vocabulary('nope.txt')
