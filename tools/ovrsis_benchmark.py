@@ -27,6 +27,7 @@ from mmengine.runner import Runner  # noqa: E402
 import rsseg_ext  # noqa: E402,F401
 from rsseg_ext.engine import teardown_distributed, trust_checkpoint  # noqa: E402
 from rsseg_ext.engine.cli import prepare_launch  # noqa: E402
+from rsseg_ext.utils.fileio import OutputWriteError, atomic_write_text  # noqa: E402
 
 DEFAULT_BENCH = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'rskt_seg',
                          'ovrsisbench_test.py')
@@ -123,8 +124,10 @@ def main():
                    m_mAcc=sum(r['mAcc'] for r in results.values()) / len(results))
     print('\nOVRSISBench results\n' + table)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(summary, f, indent=2)
+        try:
+            atomic_write_text(args.out, json.dumps(summary, indent=2))
+        except OutputWriteError as e:
+            sys.exit(f'ovrsis_benchmark.py: {e}')
 
 
 if __name__ == '__main__':
