@@ -24,3 +24,18 @@ def test_model_zoo_page_is_generated_and_current():
     assert res.returncode == 0, res.stdout + res.stderr
     page = open(osp.join(REPO_ROOT, 'docs', 'model_zoo.md')).read()
     assert 'Potsdam (5 classes, clutter excluded)' in page and 'tools/publish_model.py' in page
+
+
+def test_release_weights_entries_name_existing_converters_and_configs():
+    import re
+    collections, _ = gen_model_zoo.load_models()
+    entries = [(name, r) for name, c in collections.items() for r in c.get('Release weights') or []]
+    assert {'FCtL', 'RSKT-Seg'} <= {name for name, _ in entries}
+    for name, r in entries:
+        assert set(r) == {'File', 'Convert', 'Evaluate', 'Agreement'}, name
+        script = r['Convert'].split()[1]
+        assert osp.isfile(osp.join(REPO_ROOT, script)), (name, script)
+        for cfg in re.findall(r'configs/[\w/.-]+\.py', r['Evaluate']):  # brace patterns ({b16,l14}) are skipped
+            assert osp.isfile(osp.join(REPO_ROOT, cfg)), (name, cfg)
+    page = open(osp.join(REPO_ROOT, 'docs', 'model_zoo.md')).read()
+    assert page.count('Released weights that convert') == len({name for name, _ in entries})

@@ -57,8 +57,8 @@ naming its keys. Nothing downloads: SRC is a local file. Pickled training checkp
 |---|---|---|---|
 | D2LS release (`XavierJiezou/D2LS`, Lightning `.ckpt`, `net.` keys) | `d2ls2mmseg.py` (`--legacy-sam-blocks` keeps the never-run SAM blocks) | full D2LS model | `tools/test.py configs/d2ls/d2ls_convnext_loveda.py DST --cfg-options model.backbone.type=ConvNeXtNoOutNorm` (the release has no per-stage output norms) |
 | LOGCAN++ release (`xwmaxwma/rssegmentation`, Lightning `.ckpt`) | `logcanplus2mmseg.py` | full LOGCAN++ model | `tools/test.py configs/logcanplus/logcanplus_r50-d8_<dataset>.py DST --cfg-options model.backbone.type=ResNet` (7x7-stem ResNet-50); same weights, not bit-identical outputs (see the script) |
-| FCtL ICCV release (`liqiokkk/FCtL`, Inria: `all.epoch.pth` + `B10.epoch.pth` + `B15.epoch.pth`, `module.` keys) | `fctl2mmseg.py` (`--medium B10.epoch.pth --large B15.epoch.pth`; B10 / B15 / Bfcn alone, kind detected from the keys) | full FCtL (LCC) model | `tools/test.py configs/fctl/fctl-iccv_vgg16_inria.py DST` (padding-1 VGG16, no pad-100 trick: close to, not bit-identical with, the release) |
-| RSKT-Seg release (`LiBingyu01/RSKT-Seg`, detectron2 `model_final.pth`, `sem_seg_head.predictor.*` / `dino_model.*` keys) | `rsktseg2mmseg.py` (CLIP ViT-B/16 vs ViT-L/14 and N read from the keys; matching config picked, a mismatching `--config` refused) | full RSKTSeg model | `tools/ovrsis_benchmark.py configs/rskt_seg/rskt-seg_vit-{b16,l14}_{dlrsd,isaid}.py DST` (releases `_layer5` / `_layer3` / `_layer5` / `_layer2`) |
+| FCtL ICCV release (`liqiokkk/FCtL`, Inria: `all.epoch.pth` + `B10.epoch.pth` + `B15.epoch.pth`, `module.` keys) | `fctl2mmseg.py` (`--medium B10.epoch.pth --large B15.epoch.pth`; B10 / B15 / Bfcn alone, kind detected from the keys) | full FCtL (LCC) model | `tools/test.py configs/fctl/fctl-iccv_vgg16_inria.py DST` (release-compatible mode: pad-100 VGG16, FCN-8s crop offsets, `np.round` grid; the release's logits, see the FCtL section) |
+| RSKT-Seg release (`LiBingyu01/RSKT-Seg`, detectron2 `model_final.pth`, `sem_seg_head.predictor.*` / `dino_model.*` keys) | `rsktseg2mmseg.py` (CLIP ViT-B/16 vs ViT-L/14 and N read from the keys; matching config picked, a mismatching `--config` refused; `--mode release` default) | full RSKTSeg model | `tools/ovrsis_benchmark.py configs/rskt_seg/rskt-seg_vit-{b16,l14}_{dlrsd,isaid}.py DST --cfg-options model.dino.pos_embed_resize=scale_factor model.test_cfg.release_pad_divisor=32` (releases `_layer5` / `_layer3` / `_layer5` / `_layer2`; the converter prints these options) |
 | torchvision / timm ConvNeXt ImageNet | `convnext2mmpretrain.py` (layout detected; `--no-head`) | `backbone.*` (+ `head.fc`) | `init_cfg=dict(type='LocalPretrained', checkpoint=DST, prefix='backbone.')` of a `mmpretrain.ConvNeXt` / `ConvNeXtNoOutNorm` backbone |
 | DINO ViT (e.g. ViT-B/8, RS-DINO `RSIB.pth`; plain or full training checkpoint) | `dino2mmpretrain.py` (`--target mmpretrain` or `rsseg`) | `backbone.*` of `mmpretrain.VisionTransformer`, or `DINOViTEncoder` keys | `LocalPretrained(prefix='backbone.')`, or `DINOViTEncoder(checkpoint=DST)` (RSKT-Seg's `dino`) |
 | OpenAI CLIP (TorchScript `.pt`), RemoteCLIP `.pt`, open_clip `.bin` / `.safetensors` / training checkpoints | `clip2openclip.py` (`--model-name`, `--text-only`) | plain open_clip state dict, checked strictly | `OpenCLIPTextEncoder(checkpoint=DST)` / `OpenCLIPDenseBackbone(checkpoint=DST)` |
@@ -108,6 +108,13 @@ def render() -> str:
                 weights = m.get('Weights') or '—'
                 lines.append(f'| {m["Name"]} | `{m["Config"]}` | {md.get("backbone", "")} | {r.get("Dataset", "")} | '
                              f'{metrics} | {"yes" if md.get("reproduced") else "no"} | {weights} |')
+        released = coll.get('Release weights') or []
+        if released:  # the authors' own files that convert, and how close the converted model is to their code
+            lines.append('\nReleased weights that convert:\n')
+            lines.append('| release file | convert with | evaluate with (mode) | measured agreement |')
+            lines.append('|---|---|---|---|')
+            for r in released:
+                lines.append(f'| {r["File"]} | `{r["Convert"]}` | {r["Evaluate"]} | {r["Agreement"]} |')
     return '\n'.join(lines) + '\n'
 
 
