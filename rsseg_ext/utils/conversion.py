@@ -2,11 +2,14 @@
 
 Every converter turns the official archives into mmseg layout through the same steps, so they all behave alike:
 
-* **atomic writes** (:mod:`fileio`): each output file is written to a hidden temp file in its folder, fsynced,
-  given the mode the umask asks for (0644 under umask 022) and renamed into place, so a file that exists is
-  complete and readable by the group sharing a data folder; leftover temp files of an interrupted run are removed
-  on the next run;
-* **resumable**: a task whose outputs all exist is skipped;
+* **atomic writes** (:mod:`fileio`): each output file is written to a hidden temp file in its folder, given the
+  mode the umask asks for (0644 under umask 022) and renamed into place, so a file that exists is complete (also
+  after ``kill -9``, a full disk or a file-size limit) and readable by the group sharing a data folder; leftover
+  temp files of an interrupted run are removed on the next run. Files are not fsynced one by one (that made a
+  Potsdam conversion about 5x slower: 6.4-8.9 s instead of 1.0-1.7 s for 1024 tiles on this project's ext4
+  disk); the finished run is synced once, and an empty output (what delayed allocation leaves after a power cut)
+  counts as missing when resuming;
+* **resumable**: a task whose outputs all exist (non-empty; progress markers are empty by design) is skipped;
 * **multi-process**: ``--nproc`` workers (``multiprocessing`` pool) that end with the converter, even when it is
   killed with ``kill -9`` (parent-death signal, and a watchdog thread where that is missing); a tqdm progress bar;
 * **clear errors**: :class:`ConversionError` names the archive/member and says what to do; a worker's error
@@ -49,11 +52,12 @@ class ConversionError(RuntimeError):
     """Bad input for a converter (wrong/missing archive, corrupt image, unexpected label value, ...)."""
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through :func:`fileio.atomic_write_bytes` (temp file, fsync, umask mode,
-    rename); an OS refusal becomes a one-line :class:`ConversionError` naming the file and the fix."""
+def atomic_write_bytes(path: str, data: bytes, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` through :func:`fileio.atomic_write_bytes` (temp file, umask mode, rename; the
+    run is synced once at its end, see :func:`run_tasks`); an OS refusal becomes a one-line
+    :class:`ConversionError` naming the file and the fix."""
     try:
-        fileio.atomic_write_bytes(path, data)
+        fileio.atomic_write_bytes(path, data, fsync=fsync)
     except fileio.OutputWriteError as e:
         raise ConversionError(str(e)) from e
 
@@ -153,13 +157,23 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name='rsseg-parent-watch').start()
 
 
+def _done(path: str) -> bool:
+    """An output counts as written when it exists and is not empty (a power cut can leave renamed but empty
+    files); progress markers (``*.done``) are empty by design."""
+    try:
+        return osp.getsize(path) > 0 or path.endswith('.done')
+    except OSError:
+        return False
+
+
 def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Dict[str, int]:
-    """Run the tasks whose outputs are missing; returns items per split (skipped ones counted too)."""
+    """Run the tasks whose outputs are missing; returns items per split (skipped ones counted too). The written
+    files are synced to disk once, when all tasks are done."""
     counts: Dict[str, int] = {}
     todo = []
     for task in tasks:
         outputs = task[2]
-        if outputs and all(osp.isfile(p) for p in outputs):
+        if outputs and all(_done(p) for p in outputs):
             split = task[1][0]
             counts[split] = counts.get(split, 0) + (task[3] if len(task) > 3 else 1)
         else:
@@ -182,6 +196,8 @@ def run_tasks(tasks: List[Task], nproc: int = 1, desc: str = 'converting') -> Di
                 bar.update()
     finally:
         bar.close()
+    if todo and hasattr(os, 'sync'):
+        os.sync()  # one flush for the whole run instead of an fsync per tile
     return counts
 
 
@@ -200,7 +216,7 @@ def print_summary(counts: Dict[str, int], expected: Optional[Dict[str, int]] = N
 
 
 def write_split_list(path: str, names: Iterable[str]) -> None:
-    atomic_write_bytes(path, ''.join(f'{n}\n' for n in sorted(names)).encode())
+    atomic_write_bytes(path, ''.join(f'{n}\n' for n in sorted(names)).encode(), fsync=True)  # after the run's sync
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -67,6 +67,23 @@ def test_write_refused_by_the_os_is_one_conversion_error(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def _write(split, path, data):
+    _light.atomic_write_bytes(path, data)
+    return split, 1
+
+
+def test_resume_redoes_empty_outputs(tmp_path, capsys):
+    """An empty file is what a power cut can leave under a final name: it is converted again, a marker is not."""
+    good, empty, marker = (str(tmp_path / n) for n in ('good.png', 'empty.png', 'x.done'))
+    for p, data in ((good, b'tile'), (empty, b''), (marker, b'')):
+        open(p, 'wb').write(data)
+    tasks = [(_write, ('train', good, b'new'), [good]), (_write, ('train', empty, b'redone'), [empty]),
+             (_write, ('train', marker, b''), [marker])]
+    assert _light.run_tasks(tasks) == dict(train=3)
+    assert open(good, 'rb').read() == b'tile' and open(empty, 'rb').read() == b'redone'
+    assert '2 of 3 items already converted' in capsys.readouterr().out
+
+
 _SCRIPT = textwrap.dedent('''
     import os, sys, time
     sys.path.insert(0, {conv!r})
