@@ -439,3 +439,35 @@ def test_release_mode_patch_grid_is_the_release_grid(three_context):
     h, w = differ[0], differ[1]
     starts = release_patch_starts(h), release_patch_starts(w)
     assert model.patch_grid(h, w) == [(y, x, y + 508, x + 508) for y in starts[0] for x in starts[1]]
+
+
+def release_whole_image(model: RefFCN8, img: torch.Tensor, p: int) -> torch.Tensor:
+    """The release's ``Evaluator.eval_test`` for a mode-1 model without flips (validation): ``global2patch`` (the
+    np.round grid), the model per patch, ``patch2global`` (a plain sum of the patch logits)."""
+    h, w = img.shape[-2:]
+    scores = torch.zeros(model.adj_pool3.out_channels, h, w)
+    for top in release_patch_starts(h, p):
+        for left in release_patch_starts(w, p):
+            with torch.no_grad():
+                scores[:, top:top + p, left:left + p] += model(img[None, :, top:top + p, left:left + p])[0]
+    return scores
+
+
+def test_release_mode_whole_image_is_the_release_procedure(release, tmp_path):
+    """Bfcn on an 81 x 70 image with 64-pixel patches: rows at (0, 8, 17) -- k * 8.5 rounded half to even, as
+    np.round; half up would give 9 -- merged like the release (ours divides the sum by the overlap count)."""
+    models, paths, _ = release
+    dst = tmp_path / 'bfcn.pth'
+    assert tool().main([paths['Bfcn'], str(dst)] + TINY) == 0
+    model = ours('configs/fctl/staged/fcn8s-iccv_vgg16_inria.py',
+                 **{'model.test_cfg.patch_size': 64, 'model.patch_size': 64})
+    model.load_state_dict(load_converted(dst), strict=True)
+    assert release_patch_starts(81, 64) == [0, 8, 17] and model.patch_grid(81, 70)[2][0] == 8
+    img = torch.rand(3, 81, 70, generator=torch.Generator().manual_seed(40))
+    ref = release_whole_image(models['Bfcn'], img, 64)
+    count = torch.zeros(81, 70)
+    for y1, x1, y2, x2 in model.patch_grid(81, 70):
+        count[y1:y2, x1:x2] += 1
+    with torch.no_grad():
+        mine = model.uhr_inference(img[None])[0]
+    torch.testing.assert_close(mine * count, ref, rtol=0, atol=1e-5)
