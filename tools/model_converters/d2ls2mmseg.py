@@ -22,10 +22,17 @@ sys.path.insert(0, REPO_ROOT)
 
 from rsseg_ext.models.utils.checkpoint_key_maps import d2ls_release_converter  # noqa: E402
 from rsseg_ext.models.utils.state_dict_conversion import (converter_arg_parser, convert_state_dict,  # noqa: E402
-                                                          expect_keys, run_converter)
+                                                          expect_keys, read_source, run_converter)
 
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'd2ls', 'd2ls_convnext_loveda.py')
 SOURCE = 'the D2LS release checkpoints linked from github.com/XavierJiezou/D2LS (README, "weights")'
+
+
+def is_last_line(sd: dict, prefix: str = 'net.') -> bool:
+    """The release's ``Decoder(last_line=True)``: a 4-D (1x1 conv) ``output_head`` and no hypernetwork MLP."""
+    head = sd.get(f'{prefix}decoder.output_head.weight')
+    return head is not None and head.ndim == 4 and not any(
+        k.startswith(f'{prefix}decoder.output_hypernetwork_mlps.') for k in sd)
 
 
 def convert(sd: dict, args) -> tuple:
@@ -34,8 +41,12 @@ def convert(sd: dict, args) -> tuple:
     p = re.escape(prefix)
     expect_keys(sd, [rf'{p}decoder\.token\.basic_queries\.weight', rf'{p}linear_c\.0\.proj\.weight'],
                 'a D2LS release checkpoint', args.src)
-    out, report = convert_state_dict(sd, d2ls_release_converter(args.legacy_sam_blocks, net_prefix=prefix),
-                                     source=args.src)
+    last_line = is_last_line(sd, prefix)
+    out, report = convert_state_dict(sd, d2ls_release_converter(args.legacy_sam_blocks, net_prefix=prefix,
+                                                                last_line=last_line), source=args.src)
+    if last_line:
+        report.notes.append('last_line release (dictionary-free): evaluate with --cfg-options '
+                            'model.decode_head.last_line=True')
     report.notes.append(f'evaluate with --cfg-options model.backbone.type={args.backbone_type}'
                         + (' model.decode_head.legacy_sam_blocks=True' if args.legacy_sam_blocks else '')
                         + ' (the release has no per-stage output norms)')
@@ -52,10 +63,23 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     opts = dict(args.cfg_options or {})
     opts.setdefault('model.backbone.type', args.backbone_type)
+    cache = {}
+
+    def read(path: str) -> dict:  # read once: the layout picks the head variant, then run_converter converts
+        if 'sd' not in cache:
+            cache['sd'] = read_source(path, 'D2LS release checkpoint', SOURCE, args.trust_checkpoint)
+        return cache['sd']
+
+    try:
+        sd = read(args.src)
+        if is_last_line(sd, 'net.' if any(k.startswith('net.') for k in sd) else ''):
+            opts.setdefault('model.decode_head.last_line', True)
+    except (RuntimeError, FileNotFoundError, ValueError):
+        pass  # run_converter reads it again and reports the problem
     if args.legacy_sam_blocks:
         opts.setdefault('model.decode_head.legacy_sam_blocks', True)
     args.cfg_options = opts
-    return run_converter(args, convert, 'D2LS release checkpoint', SOURCE,
+    return run_converter(args, convert, 'D2LS release checkpoint', SOURCE, read=read,
                          meta=dict(source='D2LS release (XavierJiezou/D2LS)', cfg_options=opts))
 
 

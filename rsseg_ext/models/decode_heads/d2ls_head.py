@@ -204,6 +204,10 @@ class D2LSHead(BaseDecodeHead):
         loss_static: losses on the static-branch logits (default CE + Dice, weight 0.4 each).
         loss_contrast: dictionary contrastive loss (Eqs. 5-8); ``None`` disables it.
         legacy_sam_blocks: also build the released code's unused self-attention/MLP modules.
+        last_line: the released code's ``Decoder(last_line=True)`` variant, a dictionary-free baseline:
+            ``logits = Conv1x1_{C'/16 -> N}(phi(E0))`` (the pixel-shuffle upsampler of Eq. 16 on the aggregated
+            features, then a 1x1 classifier ``conv_seg``); no dictionary, interactor, static branch or
+            contrastive loss (the release builds those modules but never runs them).
 
     Forward:
         training: ``(logits_dynamic, logits_static or None, dictionary_for_contrast)``;
@@ -242,6 +246,7 @@ class D2LSHead(BaseDecodeHead):
                      type='DictContrastiveLoss', eps=1e-6, gather_across_gpus=True, loss_weight=1.0,
                      loss_name='loss_dict_con'),
                  legacy_sam_blocks: bool = False,
+                 last_line: bool = False,
                  init_cfg=None,
                  **kwargs) -> None:
         if len(in_channels) != 4 or len(in_index) != 4:
@@ -259,32 +264,36 @@ class D2LSHead(BaseDecodeHead):
         if not use_modulator and dict_mode == 'dynamic':
             dict_mode = 'static'
         self.dict_mode = dict_mode
+        self.last_line = last_line
+        decoder = not last_line  # the dictionary decoder's modules (Eqs. 11-16)
         self.num_tokens = num_tokens or num_classes
         self.query_ratio = query_ratio
         self.use_interactor = use_interactor
         # with a static dictionary the "static branch" would be the dynamic one again
-        self.use_static_branch = use_static_branch and dict_mode != 'static'
+        self.use_static_branch = use_static_branch and dict_mode != 'static' and decoder
         self.contrast_on = contrast_on
         c = channels
 
         self.aggregator = D2LSAggregator(self.in_channels, c, use_aggregator, self.align_corners)
         self.pe = RandomFourierPE(c, pe_scale)
-        self.static_dict = nn.Embedding(self.num_tokens, c)  # D_s, Eq. 11 (N(0, 1) init)
-        needs_mlp = dict_mode in ('dynamic', 'uniform')
+        self.static_dict = nn.Embedding(self.num_tokens, c) if decoder else None  # D_s, Eq. 11 (N(0, 1) init)
+        needs_mlp = dict_mode in ('dynamic', 'uniform') and decoder
         self.token_mlp = nn.Linear(c, query_ratio * c) if needs_mlp else None  # M = MLP(D_s), Eq. 14
         self.modulator = (DictionaryModulator(self.in_channels[-1], c, self.num_tokens, query_ratio)
-                          if dict_mode == 'dynamic' else None)
+                          if dict_mode == 'dynamic' and decoder else None)
         self.interactor = (TwoWayInteractor(c, num_stages, num_heads, attn_downsample_rate, legacy_sam_blocks)
-                           if use_interactor else None)
+                           if use_interactor and decoder else None)
         self.upsampler = PixelShuffleUpsampler(c)
-        self.hyper_mlp = HyperMLP(c, c // 16, hyper_mlp_layers)
+        self.hyper_mlp = HyperMLP(c, c // 16, hyper_mlp_layers) if decoder else None
         self.token_to_class = (nn.Linear(self.num_tokens, num_classes)
-                               if self.num_tokens != num_classes else None)
+                               if self.num_tokens != num_classes and decoder else None)
+        if last_line:  # [C]'s output_head: a 1x1 conv on the upsampled C'/16 channels
+            self.conv_seg = nn.Conv2d(c // 16, num_classes, 1)
 
         self.loss_static = self._build_losses(loss_static) if self.use_static_branch else None
         # a constant or batch-independent dictionary has nothing to contrast
         self.loss_contrast = (MODELS.build(loss_contrast)
-                              if loss_contrast is not None and dict_mode == 'dynamic' else None)
+                              if loss_contrast is not None and dict_mode == 'dynamic' and decoder else None)
 
     @staticmethod
     def _build_losses(cfg) -> Optional[nn.ModuleList]:
@@ -328,6 +337,8 @@ class D2LSHead(BaseDecodeHead):
     def _forward(self, inputs: List[Tensor], with_static: bool) -> Tuple[Tensor, Optional[Tensor], Tensor]:
         feats = self._transform_inputs(inputs)
         e0 = self.aggregator(feats)  # (B, C', h, w), Eqs. 9-10
+        if self.last_line:
+            return self.conv_seg(self.upsampler(e0)), None, None
         pe = self.pe(e0.shape[-2:]).to(e0.dtype)  # (1, C', h, w)
         d0, _ = self.dynamic_dictionary(feats[-1])
         logits, d_l = self.decode(e0, pe, d0)

@@ -98,14 +98,17 @@ def convnext_converter(layout: str, prefix: str = 'backbone.', head: bool = True
     return KeyConverter(rules, drops)
 
 
-def d2ls_release_converter(legacy_sam_blocks: bool = False, net_prefix: str = 'net.') -> KeyConverter:
+def d2ls_release_converter(legacy_sam_blocks: bool = False, net_prefix: str = 'net.',
+                           last_line: bool = False) -> KeyConverter:
     """D2LS release (``DynamicDictionaryLearning``, torchvision ConvNeXt) -> ``EncoderDecoder(backbone=ConvNeXt*,
     decode_head=D2LSHead)``.
 
     Linear layers of the release that act per pixel (``linear_c``, the modulator's ``mlp1``) become our 1x1
     convs; the modulator's 1x1 convs on pooled vectors become our Linears. The interactor blocks' ``self_attn``,
     ``norm1``, ``mlp`` and ``norm3`` are never run by the release: dropped unless ``legacy_sam_blocks`` (then they
-    go to the modules ``D2LSHead(legacy_sam_blocks=True)`` builds).
+    go to the modules ``D2LSHead(legacy_sam_blocks=True)`` builds). ``last_line``: the release's dictionary-free
+    variant, whose ``output_head`` is a 1x1 conv (our ``conv_seg``) and whose dictionary, modulator and interactor
+    are built but never run (dropped).
     """
     p = re.escape(net_prefix)
     h = 'decode_head.'
@@ -140,6 +143,13 @@ def d2ls_release_converter(legacy_sam_blocks: bool = False, net_prefix: str = 'n
                 lambda m: f'{h}hyper_mlp.{2 * int(m.group(1))}.{m.group(2)}'),
         KeyRule(rf'{dec}output_head\.{_WB}', rf'{h}token_to_class.\1'),  # has_conv releases only
     ]
+    if last_line:
+        keep = [r for r in rules if not r.pattern.startswith(dec) or r.pattern.startswith(rf'{dec}upsampler')]
+        keep.append(KeyRule(rf'{dec}output_head\.{_WB}', rf'{h}conv_seg.\1'))
+        drops = [DropRule(rf'{p}backbone\.[12]\..*', 'torchvision avgpool/classifier, unused by D2LS'),
+                 DropRule(rf'{dec}(token|feature_modulator|interactor)\..*',
+                          'dictionary / modulator / interactor the last_line release builds but never runs')]
+        return KeyConverter(keep, drops)
     sam = rf'{inter}layers\.(\d+)\.(self_attn\.(q_proj|k_proj|v_proj|out_proj)|norm1|norm3|mlp\.lin[12])\.{_WB}'
     drops = [DropRule(rf'{p}backbone\.1\..*', 'torchvision avgpool (no parameters expected)'),
              DropRule(rf'{p}backbone\.2\..*', 'torchvision classifier, unused by D2LS')]
