@@ -140,15 +140,17 @@ def collect(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, opts:
 
 def convert(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, nproc: int = 1,
             areas: Optional[List[str]] = None, **opts) -> Tuple[dict, dict]:
-    """Convert; returns (tiles per split, tiles expected from the areas found). ``convert.last_areas`` holds the
-    areas found and official per split (for the summary)."""
+    """Convert; returns (tiles per split, tiles expected from the areas found) and prints the areas converted
+    against the official split."""
     opts = {**PRESETS[opts.pop('preset', 'authors')], **{k: v for k, v in opts.items() if v is not None}}
     start_run(out_dir)
     job = collect(spec, raw, out_dir, opts, nproc, areas)
     counts = run_tasks(job['tasks'], nproc=job['processes'], desc=spec.name)
     for split, tiles in job['names'].items():
         write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), tiles)
-    convert.last_areas = (job['areas'], job['official'])
+    found, wanted = job['areas'], job['official']
+    print('areas converted: ' + ', '.join(f'{k} {found.get(k, 0)} of {n}' for k, n in wanted.items()) +
+          f' (official split: {", ".join(f"{k} {len(v)}" for k, v in spec.splits.items())})')
     return counts, job['expected']
 
 
@@ -176,8 +178,5 @@ def main(spec: ISPRSSpec, default_out: str) -> None:
                                    train_gt=args.train_gt, test_gt=args.test_gt)
     except ConversionError as e:
         sys.exit(f'{spec.name.lower()}: {e}')
-    found, official = convert.last_areas
-    print('areas converted: ' + ', '.join(f'{k} {found.get(k, 0)} of {n}' for k, n in official.items()) +
-          f' (official split: {dict((k, len(v)) for k, v in spec.splits.items())})')
     ok = print_summary(counts, expected, args.out_dir)
     sys.exit(0 if ok else 1)
