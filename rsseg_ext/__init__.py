@@ -5,6 +5,10 @@ into mmseg's registries (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZER
 checkpoint-loading policy (see :mod:`rsseg_ext.engine.checkpoint`).
 """
 from .version import __version__
+from mmengine.config.utils import MODULE2PACKAGE as _MODULE2PACKAGE
+
+# `_base_ = ['rsseg_ext::d2ls/<config>.py']` (mmengine resolves it through the installed rsseg_ext/.mim/configs)
+_MODULE2PACKAGE.setdefault('rsseg_ext', 'rsseg_ext')
 from . import engine  # noqa: F401,E402  (first: the checkpoint policy must be in place before any load)
 from . import apis, datasets, evaluation, models  # noqa: F401,E402
 
