@@ -33,6 +33,29 @@ def one_torch_thread():
         torch.set_num_threads(n)
 
 
+@contextlib.contextmanager
+def file_size_limit(nbytes: int):
+    """RLIMIT_FSIZE (``ulimit -f``) of this process while the block runs: every write past ``nbytes`` fails
+    with EFBIG (Python ignores SIGXFSZ). Only the soft limit changes; it is restored after."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+@contextlib.contextmanager
+def process_umask(mask: int):
+    """``os.umask(mask)`` while the block runs."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO_ROOT

@@ -14,7 +14,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -25,6 +24,8 @@ import rsseg_ext  # noqa: E402,F401
 from rsseg_ext.engine import load_checkpoint_file, trust_checkpoint  # noqa: E402
 from rsseg_ext.engine.checkpoint import file_sha256, plain_meta  # noqa: E402
 from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
+from rsseg_ext.utils.fileio import OutputWriteError, commit, describe_os_error, temp_path  # noqa: E402
+from rsseg_ext.utils.os_errors import os_error_of  # noqa: E402
 
 
 def _config_from(ckpt: dict, config_path: str = None) -> Config:
@@ -83,19 +84,32 @@ def publish(in_path: str, out_path: str, config_path: str = None) -> str:
             iter=meta.get('iter'), epoch=meta.get('epoch'),
             rsseg_ext_version=rsseg_ext.__version__, mmseg_version=mmseg.__version__,
             torch_version=torch.__version__)))
-    folder = osp.dirname(osp.abspath(out_path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.pth.tmp')
-    os.close(fd)
+    return _write_published(published, out_path)
+
+
+def _write_published(published: dict, out_path: str) -> str:
+    """Save to a temp file next to ``out_path``, read it back with ``weights_only=True`` (the point of
+    publishing; it also catches a file cut short), then rename it to ``<stem>-<sha256[:8]>.pth`` with the
+    umask's mode. Any failure removes the temp file; the OS's refusals become one OutputWriteError line."""
+    stem = out_path[:-4] if out_path.endswith('.pth') else out_path
     try:
-        torch.save(published, tmp)
-        torch.load(tmp, map_location='cpu', weights_only=True)  # the point of publishing: a safe load
-        stem = out_path[:-4] if out_path.endswith('.pth') else out_path
+        tmp = temp_path(out_path)
+    except OSError as e:
+        raise OutputWriteError(describe_os_error(out_path, e)) from e
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(published, f)
+        torch.load(tmp, map_location='cpu', weights_only=True)
         final = f'{stem}-{file_sha256(tmp)[:8]}.pth'
-        os.replace(tmp, final)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    except BaseException as e:  # noqa: B902
+        # torch.save wraps the file's OSError in a RuntimeError; without one, ask the OS (a file cut short by
+        # a limit fails to load back)
+        found = os_error_of(e, tmp) if isinstance(e, Exception) else None
+        os.remove(tmp)
+        if found is not None:
+            raise OutputWriteError(describe_os_error(out_path, found)) from e
+        raise
+    commit(tmp, final)
     return final
 
 
@@ -113,6 +127,8 @@ def main():
         final = publish(args.in_file, args.out_file, args.config)
     except ValueError as e:
         sys.exit(f'publish_model: {args.in_file}: {e}')
+    except OutputWriteError as e:
+        sys.exit(f'publish_model: {e}')
     print(f'published {final} (loads with torch.load(weights_only=True))')
 
 

@@ -8,12 +8,13 @@
 import os
 import os.path as osp
 import re
-import tempfile
 import zipfile
 from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
+
+from ..utils.fileio import OutputWriteError, atomic_write, describe_os_error
 
 UAVID_COLOURS = [(128, 0, 0), (128, 64, 128), (0, 128, 0), (128, 128, 0), (64, 0, 128), (192, 0, 192),
                  (64, 64, 0), (0, 0, 0)]  # UAVidDataset index order (clutter last)
@@ -29,19 +30,29 @@ def _read_label(path: str) -> np.ndarray:
     return arr
 
 
-def _write_zip(zip_path: str, entries: List[Tuple[str, Callable[[], bytes]]]) -> None:
-    folder = osp.dirname(osp.abspath(zip_path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.zip.tmp')
-    os.close(fd)
+def _check_zip(path: str) -> None:
+    """Re-open the finished zip and test every member's CRC (a file cut short does not open or fails here)."""
     try:
-        with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise OSError(f'the written zip does not read back ({e})') from e
+    if bad is not None:
+        raise OSError(f'the written zip does not read back: {bad} is damaged')
+
+
+def _write_zip(zip_path: str, entries: List[Tuple[str, Callable[[], bytes]]]) -> None:
+    """Write the zip to a temp file next to ``zip_path``, check it, rename it (umask's mode): ``zip_path`` is
+    never a half-written upload. The OS refusing raises OutputWriteError (one line: the file and the fix)."""
+    folder = osp.dirname(osp.abspath(zip_path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise OutputWriteError(describe_os_error(zip_path, e)) from e
+    with atomic_write(zip_path, check=_check_zip) as f:
+        with zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as zf:
             for name, data in entries:
                 zf.writestr(name, data())
-        os.replace(tmp, zip_path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def _pngs(pred_dir: str) -> List[str]:

@@ -6,7 +6,6 @@ with one line naming the output and the fix, no file under the output's name, no
 documented partial + progress files, and ``--resume`` without the limit ending byte-identical to a run that was
 never cut short.
 """
-import contextlib
 import ctypes
 import json
 import os
@@ -20,7 +19,7 @@ import pytest
 rasterio = pytest.importorskip('rasterio')
 pytest.importorskip('mmseg.models')
 
-from conftest import REPO_ROOT, one_torch_thread, tool_env  # noqa: E402
+from conftest import REPO_ROOT, file_size_limit, one_torch_thread, process_umask, tool_env  # noqa: E402
 from test_scene_inferencer import OVERLAP, WINDOW, build_tiny_model  # noqa: E402
 import test_scene_resume  # noqa: E402
 from test_scene_resume import Interrupt, interrupt_after, read_bytes, write_cli_model  # noqa: E402
@@ -103,17 +102,6 @@ def no_temp_files(folder):
 
 def mode_of(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-@contextlib.contextmanager
-def file_size_limit(n):
-    """RLIMIT_FSIZE for this process while the block runs (the soft limit only; restored after)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (n, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def test_cli_cut_mid_geotiff_then_resume(cli_model, big_scene, reference, tmp_path):
@@ -274,13 +262,10 @@ def test_api_damaged_finished_file_is_not_renamed(model, big_scene, tmp_path, mo
 
 def test_api_outputs_follow_umask(model, big_scene, tmp_path):
     from rsseg_ext.apis import write_overlay_png
-    old = os.umask(0o027)
-    try:
+    with process_umask(0o027):
         out = str(tmp_path / 'pred.tif')
         SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False).infer_file(
             big_scene, out, probs=True)
         write_overlay_png(out, big_scene, str(tmp_path / 'o.png'), max_size=64)
-    finally:
-        os.umask(old)
     assert {n: mode_of(tmp_path / n) for n in leftovers(tmp_path)} == {
         'o.png': 0o640, 'pred.tif': 0o640, 'pred_probs.tif': 0o640}

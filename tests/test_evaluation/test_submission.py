@@ -1,4 +1,7 @@
+import os
 import os.path as osp
+import resource
+import stat
 import subprocess
 import sys
 import zipfile
@@ -7,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, process_umask
 from rsseg_ext.evaluation import make_loveda_submission, make_uavid_submission
 
 
@@ -51,3 +54,26 @@ def test_uavid_colour_layout(tmp_path):
         rgb = cv2.imdecode(np.frombuffer(zf.read('seq21/Labels/000100.png'), np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
     colours = np.array(make_uavid_submission.__globals__['UAVID_COLOURS'], np.uint8)
     assert np.array_equal(rgb, colours[arrs['seq21_000100']])
+
+
+def test_zip_write_refused_by_the_os_leaves_nothing(tmp_path):
+    """Under a file-size limit the zip is not left half-written: the CLI exits 1 with one line naming the zip and
+    the fix, and the folder holds no zip and no temp file; under umask 027 a written zip is 0640."""
+    (tmp_path / 'p').mkdir()
+    (tmp_path / 'out').mkdir()
+    out = str(tmp_path / 'out' / 'u.zip')
+    big = np.random.default_rng(1).integers(0, 8, (256, 256), dtype=np.uint8)  # noise: the PNGs do not shrink
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / 'p' / f'seq1_{i:06d}.png'), big)
+    res = subprocess.run([sys.executable, 'tools/misc/make_submission.py', 'uavid', str(tmp_path / 'p'), out],
+                         cwd=REPO_ROOT, capture_output=True, text=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)))
+    assert res.returncode == 1 and 'Traceback' not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines()[-1] == (
+        f'make_submission: could not write {out}: file too large (file-size limit, see ulimit -f): raise the limit '
+        'or write elsewhere, then rerun')
+    assert os.listdir(tmp_path / 'out') == []
+    with process_umask(0o027):
+        assert make_uavid_submission(str(tmp_path / 'p'), out) == 6
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640 and os.listdir(tmp_path / 'out') == ['u.zip']
+    assert os.path.getsize(out) > 20000  # the limit did cut it

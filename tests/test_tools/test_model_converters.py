@@ -6,7 +6,9 @@ converted model is checked to compute the same function.
 """
 import argparse
 import importlib.util
+import os
 import os.path as osp
+import stat
 import subprocess
 import sys
 from typing import Dict, List, Sequence
@@ -15,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import REPO_ROOT, tool_env
+from conftest import REPO_ROOT, file_size_limit, process_umask, tool_env
 
 TOOLS = osp.join(REPO_ROOT, 'tools', 'model_converters')
 _LOADED = {}
@@ -266,6 +268,23 @@ def test_convnext_torchvision_keys_and_same_function(tmp_path):
         cls = mm_convnext(no_out_norm=False, out_indices=(3, ), gap_before_final_norm=True)
         cls.load_state_dict(bb, strict=True)
         torch.testing.assert_close(cls(x)[0], tv.classifier[:2](tv.avgpool(tv.features(x))), rtol=1e-4, atol=1e-5)
+
+
+def test_converter_write_refused_by_the_os(tmp_path, capsys):
+    """save_converted under a file-size limit: exit status 2, one line naming DST and the fix, nothing in the
+    output folder (no temp file); under umask 027 the written file is 0640."""
+    src = write(rand_sd(tv_convnext_schema(classes=5)), tmp_path / 'tv.pth')
+    (tmp_path / 'out').mkdir()
+    dst = str(tmp_path / 'out' / 'cnx.pth')
+    with file_size_limit(4096):  # the converted weights are ~100 times larger
+        assert tool('convnext2mmpretrain').main([src, dst]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f'error: could not write {dst}: file too large (file-size limit, see ulimit -f): raise the limit or write '
+        'elsewhere, then rerun')
+    assert os.listdir(tmp_path / 'out') == []
+    with process_umask(0o027):
+        assert tool('convnext2mmpretrain').main([src, dst]) == 0
+    assert stat.S_IMODE(os.stat(dst).st_mode) == 0o640 and os.listdir(tmp_path / 'out') == ['cnx.pth']
 
 
 def test_convnext_timm_keys_and_same_function(tmp_path):

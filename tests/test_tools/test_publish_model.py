@@ -1,6 +1,9 @@
 """tools/publish_model.py: a weights_only-loadable checkpoint, sha-named, refused when keys don't fit."""
+import os
 import os.path as osp
 import re
+import resource
+import stat
 import subprocess
 import sys
 
@@ -9,7 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 
-from conftest import DEMO_CONFIG, REPO_ROOT
+from conftest import DEMO_CONFIG, REPO_ROOT, process_umask
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
 from publish_model import publish  # noqa: E402
@@ -87,3 +90,25 @@ def test_cli_refuses_untrusted_and_accepts_flag(training_ckpt, tmp_path):
     res = subprocess.run(cmd + ['--trust-checkpoint'], cwd=REPO_ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'published' in res.stdout and 'weights_only=True' in res.stdout
+
+
+def test_cli_write_refused_by_the_os_leaves_nothing(training_ckpt, tmp_path):
+    """Under a file-size limit smaller than the published file: exit 1, one line naming the output and the fix,
+    no file and no temp file in the output folder. Under umask 027 the published file is 0640."""
+    path, _, _ = training_ckpt
+    out_dir = tmp_path / 'out'
+    limit = os.path.getsize(path) // 4  # the weights alone are far larger
+
+    res = subprocess.run([sys.executable, 'tools/publish_model.py', path, str(out_dir / 'm.pth')], cwd=REPO_ROOT,
+                         capture_output=True, text=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert 'Traceback' not in res.stderr
+    assert res.stderr.strip().splitlines()[-1] == (
+        f'publish_model: could not write {out_dir / "m.pth"}: file too large (file-size limit, see ulimit -f): '
+        'raise the limit or write elsewhere, then rerun')
+    assert os.listdir(out_dir) == []
+    with process_umask(0o027):
+        final = publish(path, str(tmp_path / 'pub' / 'm.pth'))
+    assert stat.S_IMODE(os.stat(final).st_mode) == 0o640
+    assert os.listdir(tmp_path / 'pub') == [osp.basename(final)]

@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from rsseg_ext.evaluation.submission import WRITERS  # noqa: E402
+from rsseg_ext.utils.fileio import OutputWriteError  # noqa: E402
 
 
 def main():
@@ -21,7 +22,7 @@ def main():
     args = parser.parse_args()
     try:
         n = WRITERS[args.dataset](args.pred_dir, args.out_zip)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, OutputWriteError) as e:
         sys.exit(f'make_submission: {e}')
     print(f'{args.out_zip}: {n} predictions, ready to upload')
 

@@ -15,7 +15,6 @@ import os
 import os.path as osp
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -23,6 +22,8 @@ import torch
 import torch.nn as nn
 
 from ...engine.checkpoint import plain_meta
+from ...utils.fileio import TMP_MARK, OutputWriteError, atomic_write, describe_os_error
+from ...utils.os_errors import os_error_of
 from .weight_loading import LoadReport, load_local_state_dict, load_weights, map_keys
 
 __all__ = [
@@ -210,21 +211,33 @@ def build_model_from_config(config: str, cfg_options: Optional[dict] = None) -> 
 
 
 def save_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: Optional[dict] = None) -> str:
-    """Write ``{'state_dict': ..., 'meta': ...}`` atomically and check it reloads with ``weights_only=True``."""
+    """Write ``{'state_dict': ..., 'meta': ...}`` atomically (temp file, umask's mode, rename) after checking
+    that it reloads with ``weights_only=True`` and all its keys. Raises :class:`OutputWriteError` (one line
+    naming ``dst`` and the fix) when the OS refuses the write; ``dst`` is then untouched."""
     dst = osp.abspath(osp.expanduser(dst))
-    os.makedirs(osp.dirname(dst), exist_ok=True)
+    try:
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+    except OSError as e:
+        raise OutputWriteError(describe_os_error(dst, e)) from e
     ckpt = {'state_dict': {k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
             'meta': plain_meta(meta or {})}
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(dst), suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(ckpt, tmp)
+
+    def reloads(tmp: str) -> None:
         back = torch.load(tmp, map_location='cpu', weights_only=True)  # what users' loaders will do
-        assert set(back['state_dict']) == set(ckpt['state_dict'])
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        if set(back['state_dict']) != set(ckpt['state_dict']):
+            raise RuntimeError(f'{dst}: the written file does not hold the converted keys')
+
+    try:
+        with atomic_write(dst, check=reloads) as f:
+            torch.save(ckpt, f)
+    except RuntimeError as e:  # torch.save wraps the file's OSError; a file cut short fails to reload
+        if isinstance(e, OutputWriteError):
+            raise
+        found = os_error_of(e, osp.join(osp.dirname(dst), f'.{osp.basename(dst)}{TMP_MARK}probe'),
+                            sum(v.numel() * v.element_size() for v in ckpt['state_dict'].values()))
+        if found is None:
+            raise
+        raise OutputWriteError(describe_os_error(dst, found)) from e
     return dst
 
 
@@ -295,6 +308,10 @@ def run_converter(args: argparse.Namespace, convert: Callable[[Dict[str, torch.T
                 rsseg_ext_version=__version__, torch_version=torch.__version__)
     if config and config.lower() != 'none':
         info['config'] = config
-    path = save_converted(out, args.dst, info)
+    try:
+        path = save_converted(out, args.dst, info)
+    except OutputWriteError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     print(f'wrote {path}')
     return 0
