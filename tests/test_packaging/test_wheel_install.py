@@ -6,6 +6,7 @@ by name under ``<pkg>/.mim/configs``; mmengine's (config/utils.py ``_get_externa
 ``pkg::path`` base is ``<pkg>/.mim/configs/path``.
 """
 import os.path as osp
+import re
 import subprocess
 import zipfile
 
@@ -96,3 +97,12 @@ def test_rsseg_ext_config_scope_from_an_installed_wheel(venv_python, tmp_path):
     assert 'D2LS D2LSHead 10 MultiImageMixDataset' in out, out[-2000:]
     line = next(ln for ln in out.splitlines() if ln.startswith('VOCAB'))
     assert line.startswith('VOCAB True') and '/rsseg_ext/.mim/configs/rskt_seg/vocabularies/dlrsd.txt' in line
+
+
+def test_mim_search_and_list_see_the_installed_package(venv_python, tmp_path):
+    out = _run(venv_python, ['-m', 'mim', 'search', 'rsseg_ext', '--dataset', 'loveda', '--field', 'training_data'],
+               str(tmp_path))
+    assert 'd2ls_convnext_loveda' in out and 'scsm_r50-d8_loveda' in out, out[-3000:]
+    assert 'd2ls_convnext_uavid' not in out and 'scsm_r50-d8_isaid' not in out
+    out = _run(venv_python, ['-m', 'mim', 'list'], str(tmp_path))
+    assert re.search(r'^rsseg[-_]ext\s+\d', out, re.M), out[-3000:]
