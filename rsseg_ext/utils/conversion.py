@@ -258,8 +258,44 @@ def _slot_luts(palette_items: Tuple[Tuple[Tuple[int, int, int], int], ...]):
     return channel_luts, final, unknown
 
 
-def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str) -> np.ndarray:
-    """(H, W, 3) RGB colour label -> (H, W) uint8 indices; a colour not in ``palette`` is an error naming it."""
+def snap_to_corners(label: np.ndarray, margin: int, where: str) -> np.ndarray:
+    """Snap every channel of an (H, W, 3) uint8 colour label to 0 or 255, for palettes made of RGB-cube corners
+    (ISPRS) whose official files are not all exact: Potsdam's ``top_potsdam_4_12_label.tif`` is a lossy
+    re-encode (e.g. (9, 222, 221) for cyan) and ``top_potsdam_6_7_label.tif`` codes cars (252, 255, 0). A channel
+    within ``margin`` of mid-grey (128 - margin .. 127 + margin) is no colour of such a palette: an error naming
+    the pixel (an image or a damaged file taken for a label stops here instead of turning into classes)."""
+    ambiguous = np.zeros(label.shape[:2], bool)
+    for c in range(3):
+        ambiguous |= (label[..., c] >= 128 - margin) & (label[..., c] <= 127 + margin)
+    if ambiguous.any():
+        ys, xs = ambiguous.nonzero()
+        colour = tuple(int(v) for v in label[ys[0], xs[0]])
+        raise ConversionError(f'{where}: colour {colour} at (row {ys[0]}, col {xs[0]}) is not in the dataset '
+                              f'palette, nor within {127 - margin} of one of its colours per channel '
+                              f'({int(ambiguous.sum())} pixel(s) in all); the label file is not the official one '
+                              'or is damaged')
+    return np.where(label > 127, np.uint8(255), np.uint8(0))
+
+
+def rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str,
+                 snap_margin: int = 0) -> np.ndarray:
+    """(H, W, 3) RGB colour label -> (H, W) uint8 indices; a colour not in ``palette`` is an error naming it.
+    ``snap_margin > 0`` (palettes of RGB-cube corners): off-palette pixels are snapped by
+    :func:`snap_to_corners` instead, if every channel is further than ``snap_margin`` from mid-grey."""
+    try:
+        return _rgb_to_index(label, palette, where)
+    except ConversionError:
+        if not snap_margin or label.dtype != np.uint8:
+            raise
+    snapped = snap_to_corners(label, snap_margin, where)
+    out = _rgb_to_index(snapped, palette, where)
+    off = int((snapped != label).any(-1).sum())
+    print(f'warning: {where}: {off} pixel(s) off the palette snapped to the nearest palette colour (the official '
+          'file is not exactly colour-coded)', file=sys.stderr)
+    return out
+
+
+def _rgb_to_index(label: np.ndarray, palette: Dict[Tuple[int, int, int], int], where: str) -> np.ndarray:
     items = tuple(sorted(palette.items()))
     small = _slot_luts(items) if label.dtype == np.uint8 else None
     if small is not None:
@@ -316,10 +352,12 @@ def tile_names(prefix: str, boxes: Sequence[Tuple[int, int, int, int]]) -> List[
 
 def convert_tile_pair(split: str, img_src: str, lab_src: Optional[str], palette: Dict[Tuple[int, int, int], int],
                       boxes: Sequence[Tuple[int, int, int, int]], out_img_dir: str, out_ann_dir: str,
-                      prefix: str, bands: Optional[Sequence[int]] = None, threads: int = 1):
-    """Cut one large image (and its colour label) into ``boxes`` and write PNG tiles; returns (split, tiles)."""
+                      prefix: str, bands: Optional[Sequence[int]] = None, threads: int = 1, snap_margin: int = 0):
+    """Cut one large image (and its colour label) into ``boxes`` and write PNG tiles; returns (split, tiles).
+    ``snap_margin``: see :func:`rgb_to_index`."""
     def read_label():
-        return None if lab_src is None else rgb_to_index(read_raster(lab_src, lab_src)[..., :3], palette, lab_src)
+        return None if lab_src is None else rgb_to_index(read_raster(lab_src, lab_src)[..., :3], palette, lab_src,
+                                                         snap_margin)
 
     if threads > 1:  # GDAL reads and the colour lookup release the GIL: do the label while the image is read
         with ThreadPoolExecutor(2) as pool:

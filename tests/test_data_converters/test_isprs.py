@@ -259,17 +259,36 @@ def test_potsdam_resume(potsdam_raw, tmp_path, capsys):
     assert '37 of 38 items already converted' in capsys.readouterr().out
 
 
-def test_unknown_colour_is_reported(tmp_path):
+def test_off_palette_official_labels_are_snapped(tmp_path, capsys):
+    """4_12 (lossy) and 6_7 (cars 252,255,0) as distributed: decoded to the right classes, with a warning."""
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    truth = make_potsdam(str(raw), ['4_12', '6_7', '2_10'])
+    with zipfile.ZipFile(raw / '5_Labels_all.zip') as zf:
+        lossy = zf.read('top_potsdam_4_12_label.tif')
+    assert lossy != _tif_bytes(truth['4_12']['full'])  # the fake really is off the palette
+    out = str(tmp_path / 'out')
+    _isprs.convert(Potsdam(), str(raw), out, **TINY)
+    assert check_provenance(out, truth, 'rgb')['train'] > 0
+    err = capsys.readouterr().err
+    assert 'top_potsdam_4_12_label.tif: ' in err and 'top_potsdam_6_7_label.tif: ' in err
+    assert 'snapped to the nearest palette colour' in err and 'top_potsdam_2_10_label' not in err
+
+
+@pytest.mark.parametrize('colour,msg', [((12, 134, 56), 'nor within 95 of one of its colours'),
+                                        ((255, 0, 255), 'is not in the dataset palette')])
+def test_unknown_colour_is_reported(tmp_path, colour, msg):
+    """Mid-grey channels (an image taken for a label) and magenta (a cube corner that is no ISPRS class)."""
     raw = tmp_path / 'raw'
     raw.mkdir()
     truth = make_potsdam(str(raw), ['3_11'])
     bad = truth['3_11']['full'].copy()
-    bad[5, 7] = (12, 34, 56)
+    bad[5, 7] = colour
     with zipfile.ZipFile(raw / '5_Labels_all.zip', 'w') as zf:
         zf.writestr('top_potsdam_3_11_label.tif', _tif_bytes(bad))
     out = str(tmp_path / 'out')
-    with pytest.raises(ConversionError, match=r'top_potsdam_3_11_label\.tif: colour \(12, 34, 56\) at '
-                                              r'\(row 5, col 7\) is not in the dataset palette'):
+    with pytest.raises(ConversionError, match=rf'top_potsdam_3_11_label\.tif: colour \({colour[0]}, {colour[1]}, '
+                                              rf'{colour[2]}\) at \(row 5, col 7\) .*{msg}'):
         _isprs.convert(Potsdam(), str(raw), out, **TINY)
     assert not [f for _, _, fs in os.walk(out) for f in fs if TMP_MARK in f]
 
