@@ -8,7 +8,10 @@ import importlib.util
 import os.path as osp
 import sys
 
-_UTILS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'rsseg_ext', 'utils')
+_HERE = osp.dirname(osp.abspath(__file__))
+_UTILS = osp.join(osp.dirname(_HERE), 'rsseg_ext', 'utils')  # a checkout: data_converters/ next to rsseg_ext/
+if not osp.isdir(_UTILS):  # an installed wheel: rsseg_ext/.mim/data_converters/
+    _UTILS = osp.join(osp.dirname(osp.dirname(_HERE)), 'utils')
 
 
 def _load(name: str):

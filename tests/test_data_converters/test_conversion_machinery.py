@@ -142,3 +142,18 @@ def test_kill_9_of_the_converter_stops_its_workers(tmp_path):
     time.sleep(0.5)
     assert sorted(os.listdir(out)) == before  # nothing is written any more
     assert all(open(out / f, 'rb').read() == b'tile' for f in before if not f.startswith('.'))  # no partial file
+
+
+def test_converters_run_from_the_installed_layout(tmp_path):
+    """A wheel ships data_converters/ as rsseg_ext/.mim/data_converters/: the helpers are found there too."""
+    import shutil
+    pkg = tmp_path / 'site' / 'rsseg_ext'
+    shutil.copytree(osp.join(REPO_ROOT, 'data_converters'), pkg / '.mim' / 'data_converters',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    (pkg / 'utils').mkdir(parents=True)
+    for name in ('conversion.py', 'grid.py', 'fileio.py'):
+        shutil.copy(osp.join(REPO_ROOT, 'rsseg_ext', 'utils', name), pkg / 'utils' / name)
+    res = subprocess.run([sys.executable, str(pkg / '.mim' / 'data_converters' / 'loveda.py'),
+                          str(tmp_path / 'missing'), '-o', str(tmp_path / 'out')], capture_output=True, text=True,
+                         cwd=str(tmp_path))
+    assert res.returncode == 1 and 'loveda:' in res.stderr and 'not found' in res.stderr, res.stderr[-2000:]
