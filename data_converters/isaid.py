@@ -1,9 +1,9 @@
 """Convert the official iSAID downloads (DOTA-v1.0 images + iSAID semantic masks) to tiled mmseg layout.
 
-    python data_converters/isaid.py RAW_DIR -o data/iSAID [--patch 896 --stride 512] [--test copy|tile|skip]
-                                                          [--nproc 4]
+    python data_converters/isaid.py RAW [RAW ...] -o data/iSAID [--patch 896 --stride 512]
+                                    [--test copy|tile|skip] [--nproc 4]
 
-RAW_DIR is the download folder (https://captain-whu.github.io/iSAID/dataset.html; images are DOTA-v1.0
+RAW is the download folder (https://captain-whu.github.io/iSAID/dataset.html; images are DOTA-v1.0
 https://captain-whu.github.io/DOTA/dataset.html) with the archives as downloaded, or the tree they extract to
 (torchgeo's ``train/images/P0000.png``, ``train/Semantic_masks/...``), or any mix; several RAW inputs may be given,
 also single archives, as long as their path keeps ``<split>/images`` or ``<split>/Semantic_masks`` (the split is

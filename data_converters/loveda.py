@@ -1,6 +1,6 @@
 """Convert the official LoveDA archives to mmseg layout.
 
-    python data_converters/loveda.py RAW_DIR -o data/loveDA [--nproc 4] [--no-verify]
+    python data_converters/loveda.py RAW [RAW ...] -o data/loveDA [--nproc 4] [--no-verify]
 
 RAW is ``Train.zip``, ``Val.zip`` and ``Test.zip`` as downloaded from the links on
 https://github.com/Junjue-Wang/LoveDA (Zenodo record 5706578): the archives themselves (one or more RAW
