@@ -73,6 +73,7 @@ class ISPRSSpec:
     gt_roles: Dict[str, Tuple[str, ...]]      # 'full' / 'eroded' -> roles holding it, in order of preference
     splits: Dict[str, List[str]]              # 'train' / 'val' -> area ids
     bands: Optional[Tuple[int, ...]] = None
+    area_label: str = '{}'                    # how messages name an area (Vaihingen: area<N>)
 
 
 def index_areas(spec: ISPRSSpec, raw: Union[str, Sequence[str]], product: str) -> Dict[str, Dict[str, Member]]:
@@ -117,7 +118,7 @@ def collect(spec: ISPRSSpec, raw: Union[str, Sequence[str]], out_dir: str, opts:
             label = next((roles[r][area] for r in spec.gt_roles[kind] if area in roles[r]), None)
             if area not in images or label is None:
                 lacks = [w for w, ok in ((f'{product} image', area in images), (f'{kind} label', label)) if not ok]
-                missing.append(f'{area} ({" and ".join(lacks)})')
+                missing.append(f'{spec.area_label.format(area)} ({" and ".join(lacks)})')
                 continue
             img_src, lab_src = raster_src(images[area].src), raster_src(label.src)
             h, w = raster_size(img_src, images[area].where)

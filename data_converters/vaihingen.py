@@ -37,6 +37,7 @@ class Vaihingen(ISPRSSpec):
                              rf'{_AREA}_noBoundary\.tif'),
         eroded_participants=in_folder('gts_eroded_for_participants', rf'{_AREA}_noBoundary\.tif'))
     gt_roles = dict(full=('full', 'full_participants'), eroded=('eroded', 'eroded_participants'))
+    area_label = 'area{}'
     splits = dict(
         train=[str(a) for a in (1, 3, 5, 7, 11, 13, 15, 17, 21, 23, 26, 28, 30, 32, 34, 37)],
         val=[str(a) for a in (2, 4, 6, 8, 10, 12, 14, 16, 20, 22, 24, 27, 29, 31, 33, 35, 38)])
