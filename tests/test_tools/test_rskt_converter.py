@@ -226,6 +226,50 @@ def _attn(q, k, v, heads):
     return (a @ sp(v)).transpose(1, 2).reshape(n, lq, c)
 
 
+def release_spatial_fusion(release: dict, s: str, x, gd, heads: int):
+    """The release's ``SptialFusionBlock`` (a MiT block): ``x (N, C, h, w)``, appearance guidance ``gd (N, C, h, w)``;
+    q / k from ``[LN(x); gd]`` (keys reduced by ``sr_k`` + ``norm_k``), values from ``sr_v(LN(x))`` + ``norm_v``, gated
+    MLP ``fc3(ReLU6(fc1(z)) * fc2(z))`` followed by the 7x7 depthwise ``dwconv``."""
+    n, c, h, w = x.shape
+    xs = x.flatten(2).transpose(1, 2)
+    xn = _ln(xs, release, s + 'norm1')
+    u = torch.cat([xn, gd.flatten(2).transpose(1, 2)], -1)
+    ur = F.conv2d(u.transpose(1, 2).reshape(n, 2 * c, h, w), release[s + 'attention.sr_k.weight'],
+                  release[s + 'attention.sr_k.bias'], stride=2).flatten(2).transpose(1, 2)
+    vr = F.conv2d(xn.transpose(1, 2).reshape(n, c, h, w), release[s + 'attention.sr_v.weight'],
+                  release[s + 'attention.sr_v.bias'], stride=2).flatten(2).transpose(1, 2)
+    a = _attn(_lin(u, release, s + 'attention.q'), _lin(_ln(ur, release, s + 'attention.norm_k'), release,
+                                                         s + 'attention.k'),
+              _lin(_ln(vr, release, s + 'attention.norm_v'), release, s + 'attention.v'), heads)
+    xs = xs + _lin(a, release, s + 'attention.proj')
+    z = _ln(xs, release, s + 'norm2')
+    m = _lin(F.relu6(_lin(z, release, s + 'mlp.fc1')) * _lin(z, release, s + 'mlp.fc2'), release, s + 'mlp.fc3')
+    m = F.conv2d(m.transpose(1, 2).reshape(n, c, h, w), release[s + 'mlp.dwconv.dwconv.weight'],
+                 release[s + 'mlp.dwconv.dwconv.bias'], padding=3, groups=c)
+    return xs.transpose(1, 2).reshape(n, c, h, w) + m
+
+
+def release_class_fusion(release: dict, k: str, e, tg, heads: int):
+    """The release's ``ClassFusionBlock``: 2x2 average pool, one length-T sequence per pooled pixel through the MiT
+    block (text guidance concatenated to the q/k inputs), bilinear (align_corners=True) back, outer residual.
+    ``e (B, C, T, h, w)``, ``tg (B, T, C)`` -> ``(B, C, T, h, w)``."""
+    b, c, t, h, w = e.shape
+    y0 = e.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+    p = F.avg_pool2d(y0, 2)
+    seq = p.reshape(b, t, c, -1).permute(0, 3, 1, 2).reshape(-1, t, c)  # (B * h/2 * w/2, T, C)
+    tau = tg.unsqueeze(1).expand(b, p.shape[-1] * p.shape[-2], t, c).reshape(-1, t, c)
+    sn = _ln(seq, release, k + 'norm1')
+    ut = torch.cat([sn, tau], -1)
+    r = seq + _lin(_attn(_lin(ut, release, k + 'attention.q'), _lin(ut, release, k + 'attention.k'),
+                         _lin(sn, release, k + 'attention.v'), heads), release, k + 'attention.proj')
+    z = _ln(r, release, k + 'norm2')
+    r = r + F.relu6(_lin(F.relu6(_lin(z, release, k + 'mlp.fc1')) * _lin(z, release, k + 'mlp.fc2'), release,
+                         k + 'mlp.fc3'))
+    r = r.reshape(b, -1, t, c).permute(0, 2, 3, 1).reshape(b * t, c, h // 2, w // 2)
+    ref = y0 + F.interpolate(r, size=(h, w), mode='bilinear', align_corners=True)
+    return ref.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
 def test_rs_fusion_blocks_compute_the_release_equations(tmp_path):
     """SET / CET of the converted model = the release's MiT blocks written from its tensors (gated MLP fc1/fc2/fc3,
     key reduction sr_k, DWConv inside the spatial MLP)."""
@@ -238,44 +282,12 @@ def test_rs_fusion_blocks_compute_the_release_equations(tmp_path):
     heads = layer.spatial.num_heads
     n, c, h, w = 3, 32, 8, 8
     x, gd = torch.randn(n, c, h, w), torch.randn(n, c, h, w)
-    s = f'{DEC}layers.1.spatial_fusion.sa.'
     with torch.no_grad():
-        xs = x.flatten(2).transpose(1, 2)
-        xn = _ln(xs, release, s + 'norm1')
-        u = torch.cat([xn, gd.flatten(2).transpose(1, 2)], -1)
-        ur = F.conv2d(u.transpose(1, 2).reshape(n, 2 * c, h, w), release[s + 'attention.sr_k.weight'],
-                      release[s + 'attention.sr_k.bias'], stride=2).flatten(2).transpose(1, 2)
-        vr = F.conv2d(xn.transpose(1, 2).reshape(n, c, h, w), release[s + 'attention.sr_v.weight'],
-                      release[s + 'attention.sr_v.bias'], stride=2).flatten(2).transpose(1, 2)
-        a = _attn(_lin(u, release, s + 'attention.q'), _lin(_ln(ur, release, s + 'attention.norm_k'), release,
-                                                             s + 'attention.k'),
-                  _lin(_ln(vr, release, s + 'attention.norm_v'), release, s + 'attention.v'), heads)
-        xs = xs + _lin(a, release, s + 'attention.proj')
-        z = _ln(xs, release, s + 'norm2')
-        m = _lin(F.relu6(_lin(z, release, s + 'mlp.fc1')) * _lin(z, release, s + 'mlp.fc2'), release, s + 'mlp.fc3')
-        m = F.conv2d(m.transpose(1, 2).reshape(n, c, h, w), release[s + 'mlp.dwconv.dwconv.weight'],
-                     release[s + 'mlp.dwconv.dwconv.bias'], padding=3, groups=c)
-        ref = xs.transpose(1, 2).reshape(n, c, h, w) + m
+        ref = release_spatial_fusion(release, f'{DEC}layers.1.spatial_fusion.sa.', x, gd, heads)
         torch.testing.assert_close(layer.spatial(x, gd), ref, rtol=1e-4, atol=1e-5)
-        # CET: 2x2 average pool, one length-T sequence per pooled pixel through the MiT block (text guidance
-        # concatenated to the q/k inputs), bilinear (align_corners=True) back, outer residual
-        k = f'{DEC}layers.1.class_fusion.sa.'
         b, t = 2, 5
         e, tg = torch.randn(b, c, t, h, w), torch.randn(b, t, c)
-        y0 = e.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        p = F.avg_pool2d(y0, 2)
-        seq = p.reshape(b, t, c, -1).permute(0, 3, 1, 2).reshape(-1, t, c)  # (B * h/2 * w/2, T, C)
-        tau = tg.unsqueeze(1).expand(b, p.shape[-1] * p.shape[-2], t, c).reshape(-1, t, c)
-        sn = _ln(seq, release, k + 'norm1')
-        ut = torch.cat([sn, tau], -1)
-        r = seq + _lin(_attn(_lin(ut, release, k + 'attention.q'), _lin(ut, release, k + 'attention.k'),
-                             _lin(sn, release, k + 'attention.v'), heads), release, k + 'attention.proj')
-        z = _ln(r, release, k + 'norm2')
-        r = r + F.relu6(_lin(F.relu6(_lin(z, release, k + 'mlp.fc1')) * _lin(z, release, k + 'mlp.fc2'), release,
-                             k + 'mlp.fc3'))
-        r = r.reshape(b, -1, t, c).permute(0, 2, 3, 1).reshape(b * t, c, h // 2, w // 2)
-        ref = y0 + F.interpolate(r, size=(h, w), mode='bilinear', align_corners=True)
-        ref = ref.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+        ref = release_class_fusion(release, f'{DEC}layers.1.class_fusion.sa.', e, tg, heads)
         torch.testing.assert_close(layer.klass(e, tg), ref, rtol=1e-4, atol=1e-5)
 
 
@@ -517,3 +529,97 @@ def test_release_mode_padding_of_the_whole_model(tmp_path, batch):
     assert mine.shape == ref.shape == (batch, 3, 40, 50)
     torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
     assert (paper - ref).abs().max() > 1e-3
+
+
+# ---------------------------------------------------------------- the release's decoder (RSKT_Decoder) end to end
+def _rconv(x, release, name, transpose=False, **kw):
+    fn = F.conv_transpose2d if transpose else F.conv2d
+    return fn(x, release[name + '.weight'], release.get(name + '.bias'), **kw)
+
+
+def release_decoder(release: dict, rotated, dino_maps, text, clip_hooks, rclip_hooks, heads: int):
+    """``RSKT_Seg.forward`` after the encoders + ``RSKT_Decoder.forward`` (simple_separate fusion, rotations, remote
+    CLIP, DINO), from the release's tensors.
+
+    Args:
+        rotated: 4 x ``(B, Ce, g, g)`` dense CLIP maps of the image rotated by ``rot90^k`` (``img_feat0..3``).
+        dino_maps: DINO's three ``(B, Dd, 2g, 2g)`` maps (``dino_feat[3]``, ``[7]``, ``[-1]``).
+        text: ``(T, P, Ce)`` normalised class embeddings (repeated over the batch, as the predictor does).
+        clip_hooks, rclip_hooks: the two hooked ``(B, W, g, g)`` maps of the CLIP / RemoteCLIP image towers.
+    """
+    b = rotated[0].shape[0]
+    tb = F.normalize(text.unsqueeze(0).expand(b, -1, -1, -1), dim=-1)  # (B, T, P, Ce)
+    # correlation_rotate: the rotated passes are rotated back (k = 3, 2, 1), costs rotation-major
+    f = [F.normalize(m, dim=1) for m in rotated]
+    f = torch.stack([f[0], torch.rot90(f[1], 3, (2, 3)), torch.rot90(f[2], 2, (2, 3)), torch.rot90(f[3], 1, (2, 3))], 1)
+    corr = torch.einsum('bnchw,btpc->bnpthw', f, tb).flatten(1, 2)  # (B, N P, T, g, g)
+    dino_feat = _rconv(dino_maps[-1], release, 'dino_down_sample', stride=2)
+    dcorr = torch.einsum('bchw,btpc->bpthw', F.normalize(dino_feat, dim=1), tb)
+    t = corr.shape[2]
+    per_class = lambda c: c.transpose(1, 2).flatten(0, 1)  # noqa: E731  B P T H W -> (B T) P H W
+    back = lambda c: c.reshape(b, t, *c.shape[1:]).transpose(1, 2)  # noqa: E731  (B T) C H W -> B C T H W
+    # simple_separate_corr, then + the CLIP embedding
+    ce = torch.sigmoid(_rconv(per_class(corr), release, DEC + 'conv1', padding=3))
+    de = torch.sigmoid(_rconv(per_class(dcorr), release, DEC + 'conv2', padding=3))
+    x = back(torch.sigmoid(_rconv(torch.cat([ce, de], 1), release, DEC + 'fusion_corr', padding=3))) + back(ce)
+    # guidance: appearance = res3 (the un-rotated dense map), decoder guidance res4 / res5 (upsampled hooks)
+    app = F.relu(_rconv(rotated[0], release, DEC + 'guidance_projection.0', padding=1))
+    res = [_rconv(clip_hooks[0], release, 'upsample1', True, stride=2),
+           _rconv(clip_hooks[1], release, 'upsample2', True, stride=4)]
+    res_r = [_rconv(rclip_hooks[0], release, 'upsample1_remote', True, stride=2),
+             _rconv(rclip_hooks[1], release, 'upsample2_remote', True, stride=4)]
+    dg = [_rconv(dino_maps[0], release, 'dino_decod_proj1'),
+          _rconv(dino_maps[1], release, 'dino_decod_proj2', True, stride=2)]
+    guid = [[F.relu(_rconv(g[i], release, f'{DEC}{name}.{i}.0', padding=1)) for i in range(2)]
+            for g, name in ((res, 'CLIP_decoder_guidance_projection'),
+                            (res_r, 'CLIP_decoder_guidance_projection_remote'),
+                            (dg, 'DINO_decoder_guidance_projection'))]
+    tg = tb.mean(-2)
+    tg = F.relu(_lin(tg / tg.norm(dim=-1, keepdim=True), release, DEC + 'text_guidance_projection.0'))
+    n_layers = len({k[len(DEC):].split('.')[1] for k in release if k.startswith(DEC + 'layers.')})
+    for i in range(n_layers):  # EffAggregatorLayer: spatial fusion per (image, class), then class fusion
+        p = f'{DEC}layers.{i}.'
+        xs = release_spatial_fusion(release, p + 'spatial_fusion.sa.', per_class(x), app.repeat_interleave(t, 0),
+                                    heads)
+        x = release_class_fusion(release, p + 'class_fusion.sa.', back(xs), tg, heads)
+    # Fusion_conv_decoer: RSKT_Upsample x 2 (ConvT, concat [x, clip, remote clip, dino], DoubleConv) and the head
+    y = per_class(x)
+    for k in (1, 2):
+        d = f'{DEC}Fusiondecoder{k}.'
+        y = torch.cat([_rconv(y, release, d + 'up', True, stride=2)] +
+                      [g[k - 1].repeat_interleave(t, 0) for g in guid], 1)
+        for j in (0, 3):
+            w = release[f'{d}conv.double_conv.{j}.weight']
+            y = F.conv2d(y, w, padding=1)
+            y = F.relu(F.group_norm(y, w.shape[0] // 16, release[f'{d}conv.double_conv.{j + 1}.weight'],
+                                    release[f'{d}conv.double_conv.{j + 1}.bias']))
+    return _rconv(y, release, DEC + 'head', padding=1).reshape(b, t, *y.shape[-2:])
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+def test_converted_decoder_is_the_release_decoder(tmp_path, batch):
+    """Neck + head of the converted model = the release's RSKT_Decoder (and the meta-architecture's guidance convs)
+    on the same encoder outputs. The release resizes every input to a square frame (384 / 336) before the encoders,
+    so its decoder only sees square maps (non-square inputs are the padding test's business)."""
+    src, release, _, _, cfg = make_release(tmp_path)
+    dst = str(tmp_path / 'out.pth')
+    assert tool().main([src, dst, '--config', cfg]) == 0
+    model = _build(cfg)
+    model.load_state_dict(load_converted(dst), strict=True)
+    g = torch.Generator().manual_seed(batch)
+    ce, wc, dd, gr, t = 32, 64, 64, 4, 3  # tiny widths (rskt_tiny), CLIP grid 4
+    rotated = [torch.randn(batch, ce, gr, gr, generator=g) for _ in range(4)]
+    dino_maps = [torch.randn(batch, dd, 2 * gr, 2 * gr, generator=g) for _ in range(3)]
+    text = F.normalize(torch.randn(t, 1, ce, generator=g), dim=-1)
+    hooks = [torch.randn(batch, wc, gr, gr, generator=g) for _ in range(2)]
+    rhooks = [torch.randn(batch, wc, gr, gr, generator=g) for _ in range(2)]
+    heads = model.neck.layers[0].spatial.num_heads
+    assert len({k[len(DEC):].split('.')[1] for k in release if k.startswith(DEC + 'layers.')}) == 2  # both run
+    with torch.no_grad():
+        ref = release_decoder(release, rotated, dino_maps, text, hooks, rhooks, heads)
+        ours_dense = [torch.rot90(m, (4 - k) % 4, dims=(2, 3)) for k, m in enumerate(rotated)]  # our backbone's
+        feats = dict(clip_dense=ours_dense, clip_inter=hooks, rclip_inter=rhooks, dino=dino_maps, text=text)
+        mine = model.decode_head.forward(model.neck(feats))
+    assert mine.shape == ref.shape == (batch, t, 4 * gr, 4 * gr)
+    assert ref.std() > 1e-2
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)

@@ -44,6 +44,7 @@ model = dict(
         out_indices=(3, 7, 11),
         checkpoint='pretrained/rs_dino/RSIB.pth',
         checkpoint_key='teacher',
+        pos_embed_resize='size',  # 'scale_factor': the release's table resize (release-compatible mode)
         finetune='frozen'),
     neck=dict(
         type='RSKTCostAggregator',
@@ -75,4 +76,6 @@ model = dict(
     train_vocabulary=None,
     test_vocabulary=None,
     train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    # release_pad_divisor=32: the release's zero padding of inputs to a multiple of 32, not cropped back
+    # (release-compatible mode, set by tools/model_converters/rsktseg2mmseg.py; docs/methods/rskt_seg.md)
+    test_cfg=dict(mode='whole', release_pad_divisor=None))
