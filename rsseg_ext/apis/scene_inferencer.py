@@ -43,7 +43,8 @@ import numpy as np
 import torch
 from mmseg.structures import SegDataSample
 
-from ..utils.fileio import OutputWriteError, atomic_write_bytes, atomic_write_text, commit, describe_os_error
+from ..utils.fileio import (TMP_MARK, OutputWriteError, atomic_write_bytes, atomic_write_text, commit,
+                            describe_os_error)
 from ..utils.raster_io import (RasterWriteError, raster_write_error, read_head, restore_head, verify_blocks,
                                write_window_checked)
 
@@ -358,6 +359,19 @@ def _write_json_atomic(path: str, obj: dict):
     """Write ``obj`` to ``path`` so that a crash leaves either the old or the new file, never half of one (and a
     failed write no temp file)."""
     atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def _remove_stale_temps(path: str) -> None:
+    """Remove the temp files a killed writer of ``path`` left (:func:`~rsseg_ext.utils.fileio.temp_path`
+    names); the previous version of ``path`` itself is untouched."""
+    folder, name = osp.split(path)
+    stem, ext = osp.splitext(name)
+    for n in os.listdir(folder):
+        if n.startswith(f'.{stem}{TMP_MARK}') and n.endswith(ext):
+            try:
+                os.remove(osp.join(folder, n))
+            except OSError:
+                pass
 
 
 def _file_facts(path: Optional[str]) -> Optional[dict]:
@@ -990,6 +1004,7 @@ class SceneInferencer:
             raise FileNotFoundError(f'output folder {out_dir!r} does not exist')
         tmp_out, tmp_probs_any, sidecar = partial_paths(out_path)
         tmp_probs = tmp_probs_any if probs else None
+        _remove_stale_temps(sidecar)  # a run killed while it wrote its progress file
 
         src = _open_raster(in_path)
         reader = writer = None

@@ -219,6 +219,58 @@ def test_cli_overlay_cut_and_read_only_folder(cli_model, big_scene, reference, t
     assert leftovers(ro) == []
 
 
+# tools/infer_scene.py, killed with SIGKILL at a chosen point of its writes (argv: point, tool, tool's args)
+KILLED_RUN = r'''
+import os, runpy, signal, sys
+from rsseg_ext.apis import scene_inferencer as si
+from rsseg_ext.utils import fileio
+point, tool = sys.argv[1], sys.argv[2]
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+if point == 'before-checkpoint':  # block 2 written (tile index updated in place), its checkpoint not yet
+    orig_checkpoint = si._SceneWriter.checkpoint
+    def checkpoint(self):
+        if self.row0 == 512:
+            die()
+        orig_checkpoint(self)
+    si._SceneWriter.checkpoint = checkpoint
+else:  # the progress file of row 512 is complete in its temp file, not yet renamed
+    orig_commit = fileio.commit
+    def commit(tmp, path, check=None, fsync=True):
+        if path.endswith('.resume.json') and '"rows_done": 512' in open(tmp).read():
+            die()
+        return orig_commit(tmp, path, check, fsync)
+    fileio.commit = commit
+sys.argv = [tool] + sys.argv[3:]
+runpy.run_path(tool, run_name='__main__')
+'''
+
+
+@pytest.mark.parametrize('point', ['before-checkpoint', 'in-progress-file'])
+def test_cli_killed_then_resume(cli_model, model, big_scene, reference, tmp_path, point):
+    """kill -9 between a block's write and its checkpoint, or while the progress file is renamed into place:
+    the resume continues from the last checkpoint (row 256), removes the dead run's temp file and ends
+    byte-identical."""
+    out = str(tmp_path / 'pred.tif')
+    cfg, ckpt = cli_model
+    res = subprocess.run(
+        [sys.executable, '-c', KILLED_RUN, point, TOOL, cfg, ckpt, big_scene, out, '--window', str(WINDOW),
+         '--overlap', str(OVERLAP), '--batch', '2', '--device', 'cpu', '--no-progress', '--probs'],
+        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+    assert res.returncode == -9, res.stderr[-3000:]
+    names = leftovers(tmp_path)
+    assert 'pred.tif' not in names and 'pred_probs.tif' not in names
+    assert bool([n for n in names if TMP_MARK in n]) == (point == 'in-progress-file'), names
+    with open(partial_paths(out)[2]) as f:
+        assert json.load(f)['rows_done'] == 256
+    res = SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False, checkpoint=ckpt
+                          ).infer_file(big_scene, out, probs=True, resume=True)  # in-process: the same settings
+    assert res['resumed_from'] == 256
+    assert read_bytes(out) == read_bytes(reference)
+    assert read_bytes(probs_path_for(out)) == read_bytes(probs_path_for(reference))
+    assert leftovers(tmp_path) == ['pred.tif', 'pred_probs.tif']
+
+
 @pytest.mark.parametrize('fraction', [0.15, 0.35, 0.75, 0.99])
 def test_api_cut_anywhere_then_resume(model, big_scene, reference, tmp_path, fraction):
     """In-process sweep over cut points (inside block 1, 2, 3, the last bytes): the write raises, nothing is
