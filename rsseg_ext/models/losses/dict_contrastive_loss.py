@@ -6,6 +6,8 @@ from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .mmseg_args import reject_unsupported
+
 from ..utils.dist_ops import all_gather_with_grad
 
 
@@ -38,8 +40,13 @@ class DictContrastiveLoss(nn.Module):
                  eps: float = 1e-6,
                  gather_across_gpus: bool = True,
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_dict_con') -> None:
+                 loss_name: str = 'loss_dict_con',
+                 **kwargs) -> None:
         super().__init__()
+        # a loss on the dictionary (B, N, C), not on pixels: mmseg's pixel-loss arguments do not apply
+        reject_unsupported(type(self), kwargs, reasons=dict(
+            use_sigmoid='it is computed on the dictionary, not on pixel logits',
+            class_weight='it is computed on the dictionary, not on pixel labels'))
         self.eps = eps
         self.gather_across_gpus = gather_across_gpus
         self.loss_weight = loss_weight

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from mmseg.models.losses.utils import get_class_weight
 from mmseg.registry import MODELS
 
+from .mmseg_args import reject_unsupported, require_softmax
+
 
 def softmax_focal_loss(cls_score: torch.Tensor,
                        label: torch.Tensor,
@@ -119,6 +121,12 @@ class SoftmaxFocalLoss(nn.Module):
         reduction: ``'mean'`` (over non-ignored pixels), ``'sum'`` or ``'none'``.
         eps: floor for ``1 - p_t`` (see :func:`softmax_focal_loss`).
         loss_name: key of this term in the loss dict; must start with ``loss_`` to be back-propagated.
+        avg_non_ignore: mmseg's switch for ``'mean'``: ``True`` (default) divides by the non-ignored pixels (by the
+            sum of their class weights with ``class_weight``, as ``F.cross_entropy``); ``False`` (mmseg's
+            CrossEntropyLoss default) by all pixels, ignored ones included. With ``class_weight`` the mean is always
+            the weighted mean over non-ignored pixels (see ``mmseg_args``).
+        use_sigmoid, use_mask: mmseg's CrossEntropyLoss switches, accepted as ``False`` only (a softmax loss), so
+            a stock ``loss_decode`` turns into this loss by changing ``type``. Other arguments are refused by name.
     """
 
     def __init__(self,
@@ -129,8 +137,14 @@ class SoftmaxFocalLoss(nn.Module):
                  ignore_index: Optional[int] = 255,
                  reduction: str = 'mean',
                  eps: float = 1e-7,
-                 loss_name: str = 'loss_focal') -> None:
+                 loss_name: str = 'loss_focal',
+                 avg_non_ignore: bool = True,
+                 use_sigmoid: bool = False,
+                 use_mask: bool = False,
+                 **kwargs) -> None:
         super().__init__()
+        reject_unsupported(type(self), kwargs)
+        require_softmax(type(self), use_sigmoid, use_mask)
         if gamma < 0:
             raise ValueError(f'gamma must be >= 0, got {gamma}')
         if reduction not in ('none', 'mean', 'sum'):
@@ -142,6 +156,7 @@ class SoftmaxFocalLoss(nn.Module):
         self.ignore_index = ignore_index
         self.reduction = reduction
         self.eps = eps
+        self.avg_non_ignore = avg_non_ignore
         self._loss_name = loss_name
 
     def forward(self,
@@ -180,6 +195,8 @@ class SoftmaxFocalLoss(nn.Module):
             if class_weight.numel() != cls_score.size(1):
                 raise ValueError(f'class_weight has {class_weight.numel()} entries but the logits have '
                                  f'{cls_score.size(1)} classes')
+        if avg_factor is None and reduction == 'mean' and not self.avg_non_ignore and class_weight is None:
+            avg_factor = label.numel()  # mmseg's avg_non_ignore=False: ignored pixels count in the denominator
         loss = softmax_focal_loss(
             cls_score, label, gamma=self.gamma, alpha=alpha, class_weight=class_weight, weight=weight,
             ignore_index=ignore_index, reduction=reduction, avg_factor=avg_factor, eps=self.eps)
@@ -187,7 +204,8 @@ class SoftmaxFocalLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'gamma={self.gamma}, alpha={self.alpha}, class_weight={self.class_weight}, '
-                f'loss_weight={self.loss_weight}, ignore_index={self.ignore_index}, reduction={self.reduction!r}')
+                f'loss_weight={self.loss_weight}, ignore_index={self.ignore_index}, reduction={self.reduction!r}, '
+                f'avg_non_ignore={self.avg_non_ignore}')
 
     @property
     def loss_name(self) -> str:

@@ -3,14 +3,17 @@
 mmseg's ``DiceLoss`` is a different definition (per-image sums, no zeroing of classes absent from the ground
 truth), hence this class.
 """
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmseg.models.losses.utils import get_class_weight
 from mmseg.registry import MODELS
+
+from .mmseg_args import reject_unsupported, require_softmax
 
 
 @MODELS.register_module()
@@ -30,6 +33,12 @@ class MultiClassDiceLoss(nn.Module):
         ignore_index: label to ignore.
         loss_weight: multiplier.
         loss_name: key in the loss dict.
+        class_weight: per-class weights w_c: the loss becomes ``mean_c w_c (1 - dice_c) [c present]``.
+        use_sigmoid, use_mask: mmseg's switches, accepted as ``False`` only (softmax probabilities).
+        reduction: ``'mean'`` only (one value for the batch).
+        avg_non_ignore: ``True`` only: ignored pixels never enter the sums.
+
+    Other arguments are refused by name, so a stock ``loss_decode`` turns into this loss by changing ``type``.
 
     Shapes: pred (B, N, H, W) logits, target (B, H, W) int -> scalar.
     """
@@ -39,8 +48,23 @@ class MultiClassDiceLoss(nn.Module):
                  eps: float = 1e-7,
                  ignore_index: int = 255,
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_dice') -> None:
+                 loss_name: str = 'loss_dice',
+                 class_weight: Optional[Union[List[float], str]] = None,
+                 use_sigmoid: bool = False,
+                 use_mask: bool = False,
+                 reduction: str = 'mean',
+                 avg_non_ignore: bool = True,
+                 **kwargs) -> None:
         super().__init__()
+        reject_unsupported(type(self), kwargs)
+        require_softmax(type(self), use_sigmoid, use_mask)
+        if reduction != 'mean':
+            raise ValueError(f"{type(self).__name__} is a batch-level loss: reduction={reduction!r} is not supported "
+                             "(only 'mean').")
+        if not avg_non_ignore:
+            raise ValueError(f'{type(self).__name__}: avg_non_ignore=False is not supported (ignored pixels never '
+                             'enter the Dice sums); remove it or set True.')
+        self.class_weight = get_class_weight(class_weight)
         self.smooth = smooth
         self.eps = eps
         self.ignore_index = ignore_index
@@ -65,6 +89,11 @@ class MultiClassDiceLoss(nn.Module):
         card = (prob + onehot).sum((0, 2))
         dice = (2 * inter + self.smooth) / (card + self.smooth).clamp_min(self.eps)
         present = (onehot.sum((0, 2)) > 0).float()
+        if self.class_weight is not None:
+            cw = pred.new_tensor(self.class_weight, dtype=present.dtype)
+            if cw.numel() != n:
+                raise ValueError(f'class_weight has {cw.numel()} entries but the logits have {n} classes')
+            present = present * cw
         return self.loss_weight * ((1 - dice) * present).mean()
 
     @property

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
+from .mmseg_args import reject_unsupported
+
 __all__ = ['OpenVocabBCELoss']
 
 
@@ -23,14 +25,27 @@ class OpenVocabBCELoss(nn.Module):
             as negatives for every class, and stay in the mean's denominator; ``'exclude'``: ignored pixels are
             left out of the loss and of the denominator.
         loss_name: key of the loss in the loss dict (must start with ``loss_``).
+        use_sigmoid: mmseg's switch, accepted as ``True`` only (a sigmoid loss); ``reduction``: ``'mean'`` only.
+            Other mmseg arguments are refused by name (``class_weight``: the vocabulary size changes per call;
+            ``avg_non_ignore``: see ``ignore_mode``).
 
     ``forward(logits, label, weight=None, ignore_index=None)`` -> scalar; the mean runs over (B, T, H, W).
     The paper's softmax cross-entropy (Eq. 9) is mmseg's ``CrossEntropyLoss`` in the head's ``loss_decode``.
     """
 
     def __init__(self, loss_weight: float = 1.0, ignore_index: int = 255, ignore_mode: str = 'negative',
-                 loss_name: str = 'loss_sem_seg') -> None:
+                 loss_name: str = 'loss_sem_seg', use_sigmoid: bool = True, reduction: str = 'mean',
+                 **kwargs) -> None:
         super().__init__()
+        reject_unsupported(type(self), kwargs, reasons=dict(
+            class_weight='the vocabulary, and so the class count, changes from call to call',
+            avg_non_ignore="ignore_mode='exclude' leaves ignored pixels out of the mean, 'negative' keeps them as "
+            'negatives'))
+        if not use_sigmoid:
+            raise ValueError(f'{type(self).__name__} is a per-class sigmoid loss: use_sigmoid=False contradicts it '
+                             "(remove it, or use mmseg's CrossEntropyLoss for the softmax loss).")
+        if reduction != 'mean':
+            raise ValueError(f"{type(self).__name__}: reduction={reduction!r} is not supported (only 'mean').")
         if ignore_mode not in ('negative', 'exclude'):
             raise ValueError(f"ignore_mode must be 'negative' or 'exclude', got {ignore_mode!r}")
         self.loss_weight, self.ignore_index, self.ignore_mode = loss_weight, ignore_index, ignore_mode

@@ -2,13 +2,16 @@
 
 mmseg's ``CrossEntropyLoss`` has no label smoothing, hence this class.
 """
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmseg.models.losses.utils import get_class_weight
 from mmseg.registry import MODELS
+
+from .mmseg_args import reject_unsupported, require_softmax
 
 
 @MODELS.register_module()
@@ -20,7 +23,10 @@ class SoftCrossEntropyLoss(nn.Module):
         l = (1 - eps) * (-log p_y) + (eps / N) * sum_c (-log p_c),   l = 0 where y == ignore_index
 
     Reduction ``'mean'`` divides by ALL pixels (ignored ones included, as GeoSeg and mmseg's
-    ``avg_non_ignore=False``) or by the non-ignored pixels with ``avg_non_ignore=True``.
+    ``avg_non_ignore=False``) or by the non-ignored pixels with ``avg_non_ignore=True``. With ``class_weight`` the
+    per-pixel loss is ``F.cross_entropy(weight=class_weight, label_smoothing=eps)``'s and ``'mean'`` divides by the
+    sum of the non-ignored pixels' class weights (torch's weighted mean) whatever ``avg_non_ignore`` says (see
+    ``mmseg_args``).
 
     Args:
         smooth_factor: eps (D2LS: 0.05).
@@ -29,6 +35,9 @@ class SoftCrossEntropyLoss(nn.Module):
         avg_non_ignore: see above.
         loss_weight: multiplier.
         loss_name: key in the loss dict (must start with ``loss_``).
+        class_weight: per-class weights (list, or a ``.npy``/json/yaml path as in mmseg's CrossEntropyLoss).
+        use_sigmoid, use_mask: mmseg's CrossEntropyLoss switches, accepted as ``False`` only (a softmax loss), so
+            a stock ``loss_decode`` turns into this loss by changing ``type``. Other arguments are refused by name.
 
     Shapes: pred (B, N, H, W) logits, target (B, H, W) int -> scalar (or (B, H, W) for ``'none'``).
     """
@@ -39,10 +48,17 @@ class SoftCrossEntropyLoss(nn.Module):
                  reduction: str = 'mean',
                  avg_non_ignore: bool = False,
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_ce') -> None:
+                 loss_name: str = 'loss_ce',
+                 class_weight: Optional[Union[List[float], str]] = None,
+                 use_sigmoid: bool = False,
+                 use_mask: bool = False,
+                 **kwargs) -> None:
         super().__init__()
+        reject_unsupported(type(self), kwargs)
+        require_softmax(type(self), use_sigmoid, use_mask)
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f'reduction must be mean/sum/none, got {reduction!r}')
+        self.class_weight = get_class_weight(class_weight)
         self.smooth_factor = float(smooth_factor)
         self.ignore_index = ignore_index
         self.reduction = reduction
@@ -57,16 +73,26 @@ class SoftCrossEntropyLoss(nn.Module):
                 ignore_index: Optional[int] = None,
                 **kwargs) -> Tensor:
         ignore_index = self.ignore_index if ignore_index is None else ignore_index
+        class_weight = None
+        if self.class_weight is not None:
+            class_weight = pred.new_tensor(self.class_weight, dtype=pred.float().dtype)
+            if class_weight.numel() != pred.size(1):
+                raise ValueError(f'class_weight has {class_weight.numel()} entries but the logits have '
+                                 f'{pred.size(1)} classes')
         # torch's label_smoothing is exactly (1-eps)*NLL + eps*mean_c(-log p_c), zero at ignored pixels
-        loss = F.cross_entropy(pred.float(), target.long(), ignore_index=ignore_index, reduction='none',
-                               label_smoothing=self.smooth_factor)
+        loss = F.cross_entropy(pred.float(), target.long(), weight=class_weight, ignore_index=ignore_index,
+                               reduction='none', label_smoothing=self.smooth_factor)
         if weight is not None:
             loss = loss * weight
         if self.reduction == 'none':
             return self.loss_weight * loss
         if self.reduction == 'sum':
             return self.loss_weight * loss.sum()
-        denom = (target != ignore_index).sum().clamp_min(1) if self.avg_non_ignore else loss.numel()
+        valid = target != ignore_index
+        if class_weight is not None:  # torch's weighted mean: the class weights of the non-ignored pixels
+            denom = class_weight[target.long().where(valid, 0)].mul(valid).sum().clamp_min(1e-12)
+        else:
+            denom = valid.sum().clamp_min(1) if self.avg_non_ignore else loss.numel()
         return self.loss_weight * loss.sum() / denom
 
     @property

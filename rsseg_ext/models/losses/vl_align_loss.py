@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
+from .mmseg_args import reject_unsupported
+
 __all__ = ['VLAlignLoss', 'vl_align_loss']
 
 
@@ -62,8 +64,11 @@ class VLAlignLoss(nn.Module):
     """
 
     def __init__(self, mode: str = 'prototype', temperature: float = 0.07, loss_weight: float = 1.0,
-                 ignore_index: int = 255, loss_name: str = 'loss_align') -> None:
+                 ignore_index: int = 255, loss_name: str = 'loss_align', **kwargs) -> None:
         super().__init__()
+        # an InfoNCE between visual and text embeddings, not a pixel classifier loss
+        reject_unsupported(type(self), kwargs, reasons=dict(
+            use_sigmoid='it is a softmax over the class text anchors'))
         if mode not in ('prototype', 'pixel'):
             raise ValueError(f"mode must be 'prototype' or 'pixel', got {mode!r}")
         self.mode = mode
