@@ -26,7 +26,8 @@ class RSSegMetric(IoUMetric):
     * ``IoU_c = I_c / (P_c + G_c - I_c)``; ``F1_c = 2 I_c / (P_c + G_c)`` (= Dice = 2PR/(P+R));
       ``Precision_c = I_c / P_c``; ``Recall_c = I_c / G_c``. Unlike mmseg's ``mFscore``/``mPrecision``, a class
       that occurs in the ground truth but is never predicted gets F1 = precision = 0, not NaN.
-    * ``mIoU``, ``mF1``, ``mPrecision``, ``mRecall`` (= mmseg's ``mAcc``, also reported under that name) and
+    * ``mIoU``, ``mF1`` (also reported under mmseg's names ``mFscore`` and ``mDice``: F1 is the F-score with
+      beta=1 and the Dice coefficient), ``mPrecision``, ``mRecall`` (= mmseg's ``mAcc``, also under that name) and
       ``fwIoU = sum_c G_c IoU_c / sum_c G_c``: over the classes *not* in ``exclude_classes``, ignoring NaN
       (a class absent from both ground truth and prediction has NaN IoU/F1 and does not count, as in mmseg
       and Detectron2).
@@ -50,8 +51,11 @@ class RSSegMetric(IoUMetric):
         output_dir: if set, write each prediction as ``<output_dir>/<img basename>.png`` (uint8).
         format_only: only write predictions (test sets without ground truth); requires ``output_dir``.
         prefix: prefix of the metric names.
-        **kwargs: passed to :class:`IoUMetric`. ``iou_metrics``/``beta`` are accepted for drop-in compatibility
-            with ``IoUMetric`` configs; every metric above is always computed (F1 is always beta=1).
+        **kwargs: passed to :class:`IoUMetric`. ``iou_metrics`` is accepted for drop-in compatibility with
+            ``IoUMetric`` configs (every metric above is always computed); ``beta`` only as 1 (F1).
+
+    mmseg's key names are kept (``mIoU``, ``mFscore``, ``mPrecision``, ``mRecall``, ``mAcc``, ``mDice``, ``aAcc``),
+    so ``save_best='mFscore'`` and log analysis written for ``IoUMetric`` work unchanged.
     """
 
     def __init__(self,
@@ -68,6 +72,9 @@ class RSSegMetric(IoUMetric):
             raise ValueError('RSSegMetric(format_only=True) writes predictions only; set output_dir as well')
         super().__init__(ignore_index=ignore_index, nan_to_num=nan_to_num, collect_device=collect_device,
                          output_dir=output_dir, format_only=format_only, prefix=prefix, **kwargs)
+        if self.beta != 1:  # mFscore is reported as F1; another beta would be silently mislabelled
+            raise ValueError(f'RSSegMetric reports the F-score with beta=1 (mF1/mFscore); beta={self.beta} is not '
+                             "supported (use mmseg's IoUMetric for another beta)")
         if isinstance(exclude_classes, (str, int)):
             exclude_classes = [exclude_classes]
         exclude_classes = list(exclude_classes or [])
@@ -189,8 +196,8 @@ class RSSegMetric(IoUMetric):
             results: the ``(area_intersect, area_union, area_pred_label, area_label)`` tuples of all images.
 
         Returns:
-            ``mIoU``, ``mF1``, ``mPrecision``, ``mRecall``, ``mAcc``, ``fwIoU``, ``OA``, ``aAcc``, ``Kappa`` in
-            percent (2 decimals); empty when ``format_only``.
+            ``mIoU``, ``mF1``, ``mFscore``, ``mDice``, ``mPrecision``, ``mRecall``, ``mAcc``, ``fwIoU``, ``OA``,
+            ``aAcc``, ``Kappa`` in percent (2 decimals); empty when ``format_only``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         if self.format_only:
@@ -214,7 +221,8 @@ class RSSegMetric(IoUMetric):
             return float(np.round(v * 100, 2))
 
         metrics = OrderedDict(
-            mIoU=pct(values['mIoU']), mF1=pct(values['mF1']), mPrecision=pct(values['mPrecision']),
+            mIoU=pct(values['mIoU']), mF1=pct(values['mF1']), mFscore=pct(values['mF1']), mDice=pct(values['mF1']),
+            mPrecision=pct(values['mPrecision']),
             mRecall=pct(values['mRecall']), mAcc=pct(values['mRecall']), fwIoU=pct(values['fwIoU']),
             OA=pct(values['OA']), aAcc=pct(values['OA']), Kappa=pct(values['Kappa']))
 
