@@ -157,27 +157,6 @@ def test_square_geometry_only_differs_on_non_square_maps():
     assert (ours._sampling_grid(pooled, 16, 32) - rel._sampling_grid(pooled, 16, 32)).abs().max() > 1e-2
 
 
-def test_repvit_m2_3_layout_maps_onto_timm():
-    """The real M2.3 key layout (55 ``features``, out_indices [7, 15, 51, 54]) lands on timm's repvit_m2_3 with
-    every key used and set; with the same weights both give the same four maps (64 px, once)."""
-    from logcanplus_release_ref import M2_3_CFGS, M2_3_OUT, RepViTRelease
-
-    from rsseg_ext.models.backbones import RepViT
-    from rsseg_ext.models.utils.checkpoint_key_maps import repvit_original_rules
-    from rsseg_ext.models.utils.state_dict_conversion import KeyConverter, convert_state_dict
-    torch.manual_seed(0)
-    ref = randomise_(RepViTRelease(M2_3_CFGS, M2_3_OUT), seed=2)
-    sd = ref.state_dict()
-    out, report = convert_state_dict(sd, KeyConverter(repvit_original_rules(list(sd))))
-    assert not report.unmatched and len(out) == len(sd)
-    ours = RepViT('repvit_m2_3').eval()
-    ours.load_state_dict(out, strict=True)
-    x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
-        for a, b in zip(ours(x), ref(x)):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * max(b.abs().max().item(), 1.0))
-
-
 def test_backbone_reads_the_repvit_authors_file(tmp_path):
     """init_cfg LocalPretrained with the RepViT authors' layout (``model`` container, ``features.*``, classifier)."""
     from rsseg_ext.models.backbones import RepViT
@@ -197,3 +176,46 @@ def test_backbone_reads_the_repvit_authors_file(tmp_path):
     missing = RepViT(**TINY_TIMM, init_cfg=dict(type='LocalPretrained', checkpoint=str(tmp_path / 'nope.pth')))
     with pytest.raises(Exception, match='nope.pth'):
         missing.init_weights()
+
+
+def test_full_size_release_converts_with_the_default_config(tmp_path, capsys):
+    """The released network itself (RepViT-M2.3, T=96, 8 heads, 6 classes): no --config, the converter detects the
+    RepViT layout, checks against configs/logcanplus/logcanplus_repvit-m2.3_vaihingen.py in release mode, and the
+    converted model gives the release's logits (128 px, batch 1). Compared in float64: with random weights the
+    full-size network's activations reach ~200 and float32 rounding alone moves logits of ~90 by up to 7e-3
+    (the tiny models above agree in float32); in float64 the two agree to ~1e-10."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from logcanplus_release_ref import M2_3_CFGS, M2_3_OUT
+    from mmseg.registry import MODELS
+    from rsseg_ext.engine.dist_utils import sync_bn_to_bn
+    torch.manual_seed(0)
+    ref = randomise_(MyModel(M2_3_CFGS, M2_3_OUT, [80, 160, 320, 640], 96, 6, 8), seed=5)
+    calibrate_bn_(ref, torch.randn(2, 3, 128, 128))
+    src, dst = str(tmp_path / 'release.ckpt'), str(tmp_path / 'converted.pth')
+    torch.save({'state_dict': {'net.' + k: v for k, v in ref.state_dict().items()}}, src)
+    assert tool().main([src, dst]) == 0
+    report = capsys.readouterr().out
+    assert 'source keys not used (0)' in report and 'target keys left unset (0)' in report
+    ckpt = torch.load(dst, weights_only=True)
+    assert ckpt['meta']['cfg_options'] == {'model.decode_head.release_compat': True}
+    cfg = Config.fromfile(BASE)
+    cfg.model.backbone.init_cfg = None
+    sync_bn_to_bn(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ours = MODELS.build(cfg.model)
+    ours.load_state_dict(ckpt['state_dict'], strict=True)
+    ours.eval().double()
+    ref.double()
+    x = torch.randn(1, 3, 128, 128, dtype=torch.float64)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # the release builds its sampling grids in the default dtype
+    try:
+        main, _ = ours_out(ours, x)
+        with torch.no_grad():
+            exp = ref(x)[0]
+    finally:
+        torch.set_default_dtype(default)
+    torch.testing.assert_close(main, exp, rtol=RTOL, atol=ATOL * max(exp.abs().max().item(), 1.0))
+    assert (main - exp).abs().max() < 1e-8
