@@ -9,6 +9,11 @@ decoder) saved by Lightning under ``net.``. Its backbone has no per-stage output
 ``ConvNeXt`` adds: the converted model computes the release's function with ``ConvNeXtNoOutNorm`` (same keys as
 mmpretrain's ConvNeXt, the output norms are identities), which this script checks against by default.
 
+The release's dictionary-free ``last_line`` variant (``output_head`` a 1x1 conv, no hypernetwork MLP) is detected
+from the keys: its never-run dictionary / modulator / interactor weights are dropped and the check (and the printed
+note) adds ``model.decode_head.last_line=True``. The converted model gives the release's logits within 1e-5
+(tests/test_tools/test_d2ls_release.py).
+
 Prints the keys it dropped on purpose, the source keys no rule covers and the target keys left unset; refuses to
 write an incomplete conversion unless ``--allow-partial``. Lightning checkpoints may pickle Python objects:
 ``--trust-checkpoint`` unpickles the file (only for files you trust).
