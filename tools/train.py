@@ -20,6 +20,7 @@ from rsseg_ext.engine import (BadCheckpointError, UntrustedCheckpointError,  # n
                               teardown_distributed, trust_config_checkpoints)
 from rsseg_ext.engine.cli import (add_runner_args, load_runner_cfg, parse_runner_args,  # noqa: E402
                                   prepare_launch)
+from rsseg_ext.utils.config_weights import MissingWeightsError, check_config_weights  # noqa: E402
 
 
 def parse_args():
@@ -56,6 +57,10 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
+    try:  # before ~seconds of building model, datasets and optimizer; init_weights would fail only after
+        check_config_weights(cfg)
+    except MissingWeightsError as e:
+        sys.exit(f'train.py: {e}')
     if args.trust_checkpoint:
         trust_config_checkpoints(cfg)
 

@@ -27,6 +27,7 @@ class LocalPretrainedInit(PretrainedInit):
         self.source = source
 
     def __call__(self, module) -> None:
-        require_local_file(self.checkpoint, f'Pretrained weights for {type(module).__name__}', self.source,
-                           config_key='init_cfg.checkpoint (or init_cfg=None to train from scratch)')
+        # init_cfg=None (train from scratch) goes into `what`: the config key is quoted as `KEY=<your path>`
+        require_local_file(self.checkpoint, f'Pretrained weights for {type(module).__name__} (init_cfg=None trains '
+                           'it from scratch)', self.source, config_key='init_cfg.checkpoint')
         super().__call__(module)
