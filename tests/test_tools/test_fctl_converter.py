@@ -455,7 +455,7 @@ def release_whole_image(model: RefFCN8, img: torch.Tensor, p: int) -> torch.Tens
 
 def test_release_mode_whole_image_is_the_release_procedure(release, tmp_path):
     """Bfcn on an 81 x 70 image with 64-pixel patches: rows at (0, 8, 17) -- k * 8.5 rounded half to even, as
-    np.round; half up would give 9 -- merged like the release (ours divides the sum by the overlap count)."""
+    np.round; half up would give 9 -- summed like the release's patch2global (test_cfg.merge='sum')."""
     models, paths, _ = release
     dst = tmp_path / 'bfcn.pth'
     assert tool().main([paths['Bfcn'], str(dst)] + TINY) == 0
@@ -465,9 +465,53 @@ def test_release_mode_whole_image_is_the_release_procedure(release, tmp_path):
     assert release_patch_starts(81, 64) == [0, 8, 17] and model.patch_grid(81, 70)[2][0] == 8
     img = torch.rand(3, 81, 70, generator=torch.Generator().manual_seed(40))
     ref = release_whole_image(models['Bfcn'], img, 64)
-    count = torch.zeros(81, 70)
-    for y1, x1, y2, x2 in model.patch_grid(81, 70):
-        count[y1:y2, x1:x2] += 1
     with torch.no_grad():
         mine = model.uhr_inference(img[None])[0]
-    torch.testing.assert_close(mine * count, ref, rtol=0, atol=1e-5)
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+
+
+def release_eval_test_d4(net, img: torch.Tensor, p: int, k: int) -> torch.Tensor:
+    """The release's ``Evaluator.eval_test`` with ``val=False`` (test.sh): for flip in (False, True) -- the flipped
+    pass first rotates the 270-degree image once more (back to 0) and mirrors it -- and for 4 successive
+    counter-clockwise quarter turns (``transforms.functional.rotate(img, 90)``, square images), the summed grid
+    prediction is turned back with ``np.rot90(k=angle, axes=(3, 2))`` (clockwise) and mirrored back for the flip."""
+    scores = torch.zeros(k, *img.shape[-2:])
+    cur = img
+    for flip in (False, True):
+        if flip:
+            cur = torch.rot90(cur, 1, dims=(1, 2)).flip(2)
+        for angle in range(4):
+            if angle > 0:
+                cur = torch.rot90(cur, 1, dims=(1, 2))
+            h, w = cur.shape[-2:]
+            s = torch.zeros(k, h, w)
+            for top in release_patch_starts(h, p):
+                for left in release_patch_starts(w, p):
+                    s[:, top:top + p, left:left + p] += net(cur[None, :, top:top + p, left:left + p])[0]
+            back = torch.rot90(s, angle, dims=(2, 1))
+            scores += back.flip(2) if flip else back
+    return scores
+
+
+def test_release_mode_d4_tta_and_merge_are_the_release_procedure(release, tmp_path):
+    """The whole-image procedure alone (grid, sum merge, 8-fold TTA), with a cheap stand-in for the network that is
+    neither rotation- nor flip-equivariant: on an 81 x 81 image (rows and columns 0 / 8 / 17; a rotated pass sees
+    0 / 9 / 17 in the original frame) ours equals the release's eval_test; the mean merge does not."""
+    models, paths, _ = release
+    model = ours('configs/fctl/staged/fcn8s-iccv_vgg16_inria.py',
+                 **{'model.test_cfg.patch_size': 64, 'model.patch_size': 64, 'model.test_cfg.tta': 'd4'})
+    g = torch.Generator().manual_seed(50)
+    kernel, ramp = torch.randn(K, 3, 3, 3, generator=g), torch.linspace(0, 1, 64)
+
+    def net(x):  # (B, 3, 64, 64) -> (B, K, 64, 64); the ramp breaks every symmetry
+        return F.conv2d(x, kernel, padding=1) + ramp.view(1, 1, 1, -1) * torch.arange(1.0, K + 1).view(1, K, 1, 1)
+
+    model.forward_patches = lambda patches, contexts, boxes, feats=None: net(patches)
+    img = torch.rand(3, 81, 81, generator=g)
+    ref = release_eval_test_d4(net, img, 64, K)
+    with torch.no_grad():
+        mine = model.uhr_inference(img[None])[0]
+        # sums of 8 passes x up to 4 overlapping patches (values up to ~100s): float32 rounding, relative 1e-6
+        torch.testing.assert_close(mine, ref, rtol=0, atol=1e-6 * ref.abs().max().item())
+        model.test_cfg['merge'] = 'mean'
+        assert (model.uhr_inference(img[None])[0] - ref).abs().max() > 1e-2

@@ -28,7 +28,8 @@ The release saves ``nn.DataParallel(FCN8(...)).state_dict()`` (``module.`` keys,
 The target configs (``fctl-iccv*`` / ``fcn8s-iccv``) are the **release-compatible mode**: every VGG16 trunk pads
 conv1_1 by 100 (``PaddedStemVGG(stem_padding=100)``), the FCN-8s head runs the release's unpadded conv6 and
 deconvolutions with its crop offsets 5 / 9 / 31 (``FCN8sHead(geometry='release')``), the patch grid rounds half to
-even like ``np.round`` (``test_cfg.grid_rounding='half_even'``), inputs are the release's [0, 1] RGB (mean 0,
+even like ``np.round`` (``test_cfg.grid_rounding='half_even'``), overlapping patch logits are summed
+(``test_cfg.merge='sum'``, ``patch2global``), inputs are the release's [0, 1] RGB (mean 0,
 std 255) and the final model averages the 8 flips x rot90 (D4) at test time. The converted model then computes the
 release's logits (tests/test_tools/test_fctl_converter.py: within 1e-5). The paper-faithful configs (padding-1 VGG16)
 are for training from scratch; the weights load into both, but only this mode gives the release's outputs. The kind
@@ -242,8 +243,8 @@ def convert(sd: dict, args) -> tuple:
     if args.config == 'auto':
         args.config = config
     report.notes.append(f'evaluate with tools/test.py {osp.relpath(config, REPO_ROOT)} DST: release-compatible mode '
-                        '(pad-100 VGG16, FCN-8s crop offsets 5/9/31, np.round grid, [0, 1] inputs) = the release\'s '
-                        'logits')
+                        '(pad-100 VGG16, FCN-8s crop offsets 5/9/31, np.round grid, summed patches, [0, 1] inputs) '
+                        "= the release's logits")
     args.meta['compat_mode'] = 'release'
     return out, report
 

@@ -7,4 +7,4 @@ model = dict(
     data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]),
     backbone=dict(type='PaddedStemVGG', stem_padding=100),
     decode_head=dict(geometry='release'),
-    test_cfg=dict(grid_rounding='half_even'))
+    test_cfg=dict(grid_rounding='half_even', merge='sum'))

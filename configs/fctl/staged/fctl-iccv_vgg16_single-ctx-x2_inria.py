@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(type='PaddedStemVGG', stem_padding=100),
     fusion=dict(lcc=dict(use_gpe=False), mcf=dict(mode='average')),
     decode_head=dict(geometry='release'),
-    test_cfg=dict(grid_rounding='half_even'))
+    test_cfg=dict(grid_rounding='half_even', merge='sum'))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -74,7 +74,9 @@ class MultiContextEncoderDecoder(EncoderDecoder):
         test_cfg: ``mode='uhr'`` (default) or ``'whole'`` (inputs already stacked, e.g. patch-level validation);
             ``patch_size``, ``min_overlap=50``, ``grid='glnet'|'mmseg'`` (``'mmseg'``: :func:`slide_grid` with
             ``stride``), ``grid_rounding='half_up'|'half_even'`` (the release's ``np.round``),
-            ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``;
+            ``sub_batch_size=16``, ``tta=None|'d4'``, ``cache_global=True``, ``pad_raw_value=0``,
+            ``merge='mean'|'sum'`` (``'sum'``: the release's plain sum of overlapping patch logits; with D4 TTA on
+            grids that are not mirror-symmetric the two can differ in argmax, not only in scale);
             ``scene_window`` / ``scene_overlap``: the scene engine's defaults (``tools/infer_scene.py``, each
             window one FCtL image, see :meth:`scene_window_logits`).
     """
@@ -362,7 +364,13 @@ class MultiContextEncoderDecoder(EncoderDecoder):
         rel = blender.finish()
         if rel is not None:
             rows.append(rel[1])
-        return torch.cat(rows, dim=1)[:, :h, :w]
+        out = torch.cat(rows, dim=1)
+        if cfg.get('merge', 'mean') == 'sum':  # the release's patch2global: plain sum (mean x overlap count)
+            count = torch.zeros((hp, wp), device=out.device, dtype=out.dtype)
+            for y1, x1, y2, x2 in grid:
+                count[y1:y2, x1:x2] += 1
+            out = out * count
+        return out[:, :h, :w]
 
     def _context_inputs(self, img: Tensor, wins, specs, p: int, pad: Tensor) -> Tuple[List[Optional[Tensor]], Tensor]:
         """Context crops of ``wins`` (``None`` for the cached ones) and ``(B, n_ctx, 4)`` boxes."""
