@@ -623,3 +623,16 @@ def test_converted_decoder_is_the_release_decoder(tmp_path, batch):
     assert mine.shape == ref.shape == (batch, t, 4 * gr, 4 * gr)
     assert ref.std() > 1e-2
     torch.testing.assert_close(mine, ref, rtol=0, atol=1e-5)
+
+
+def test_mode_paper_leaves_the_configs_defaults(tmp_path, capsys):
+    src, _, _, _, cfg = make_release(tmp_path)
+    dst = str(tmp_path / 'paper.pth')
+    assert tool().main([src, dst, '--config', cfg, '--mode', 'paper']) == 0
+    out = capsys.readouterr().out
+    assert 'pos_embed_resize' not in out and 'release-compatible mode' not in out
+    meta = torch.load(dst, map_location='cpu', weights_only=True)['meta']
+    assert meta['compat_mode'] == 'paper' and not set(tool().RELEASE_MODE) & set(meta['cfg_options'])
+    assert tool().main([src, str(tmp_path / 'rel.pth'), '--config', cfg]) == 0  # default: the release mode
+    out = capsys.readouterr().out
+    assert '--cfg-options model.dino.pos_embed_resize=scale_factor model.test_cfg.release_pad_divisor=32' in out
