@@ -10,6 +10,8 @@ import ctypes
 import json
 import os
 import resource
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -217,6 +219,44 @@ def test_cli_overlay_cut_and_read_only_folder(cli_model, big_scene, reference, t
     assert msg == (f'infer_scene.py: could not write {ro / "pred.tif"}: permission denied: choose a folder you can '
                    'write to, then rerun (nothing was kept)'), msg
     assert leftovers(ro) == []
+
+
+def test_cli_disk_full_then_resume(cli_model, big_scene, reference, tmp_path):
+    """A real full disk: a 64 KiB tmpfs mounted in a private mount namespace (needs root's CAP_SYS_ADMIN; skipped
+    where that is not allowed). The run stops with 'disk full', keeps the finished rows; after the file system is
+    made larger, --resume ends byte-identical."""
+    if os.geteuid() != 0 or shutil.which('unshare') is None:
+        pytest.skip('mounting a small tmpfs needs root and unshare(1)')
+    disk, res_dir = tmp_path / 'disk', tmp_path / 'res'
+    disk.mkdir()
+    res_dir.mkdir()
+    out = str(disk / 'pred.tif')
+    cfg, ckpt = cli_model
+    run = ' '.join(shlex.quote(a) for a in [
+        sys.executable, TOOL, cfg, ckpt, big_scene, out, '--window', str(WINDOW), '--overlap', str(OVERLAP),
+        '--batch', '2', '--device', 'cpu', '--no-progress', '--probs'])
+    q = {k: shlex.quote(str(v)) for k, v in dict(disk=disk, res=res_dir).items()}
+    script = (f'mount -t tmpfs -o size=64k tmpfs {q["disk"]} || exit 77\n'
+              f'{run} 2> {q["res"]}/err1; echo $? > {q["res"]}/rc1; ls -A {q["disk"]} > {q["res"]}/ls1\n'
+              f'mount -o remount,size=16m {q["disk"]} || exit 78\n'
+              f'{run} --resume > {q["res"]}/out2 2>&1; echo $? > {q["res"]}/rc2\n'
+              f'ls -A {q["disk"]} > {q["res"]}/ls2; cp {q["disk"]}/pred*.tif {q["res"]}/\n')
+    proc = subprocess.run(['unshare', '-m', 'sh', '-c', script], env=tool_env(), capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode == 77 or 'unshare failed' in proc.stderr or 'Operation not permitted' in proc.stderr:
+        pytest.skip(f'no private tmpfs here: {proc.stderr.strip()[-200:]}')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    err1 = (res_dir / 'err1').read_text()
+    msg = [ln for ln in err1.strip().splitlines() if ln.strip()][-1]
+    assert (res_dir / 'rc1').read_text().strip() == '1' and 'Traceback' not in err1, err1[-3000:]
+    assert msg.startswith(f'infer_scene.py: could not write {out}: disk full: free space, then rerun the same '
+                          'command with --resume'), msg
+    assert sorted((res_dir / 'ls1').read_text().split()) == sorted(os.path.basename(p) for p in partial_paths(out))
+    assert (res_dir / 'rc2').read_text().strip() == '0', (res_dir / 'out2').read_text()[-3000:]
+    assert 'resumed at row' in (res_dir / 'out2').read_text()
+    assert sorted((res_dir / 'ls2').read_text().split()) == ['pred.tif', 'pred_probs.tif']
+    assert read_bytes(res_dir / 'pred.tif') == read_bytes(reference)
+    assert read_bytes(res_dir / 'pred_probs.tif') == read_bytes(probs_path_for(reference))
 
 
 # tools/infer_scene.py, killed with SIGKILL at a chosen point of its writes (argv: point, tool, tool's args)
