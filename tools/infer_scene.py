@@ -104,7 +104,7 @@ def main(argv=None):
 
     import rsseg_ext  # noqa: F401  (registers the modules, installs the checkpoint policy)
     from rsseg_ext.apis import SceneInferencer, write_overlay_png
-    from rsseg_ext.engine import trust_checkpoint
+    from rsseg_ext.engine import BadCheckpointError, UntrustedCheckpointError, trust_checkpoint
     from rsseg_ext.utils.fileio import OutputWriteError
 
     if args.trust_checkpoint:
@@ -113,7 +113,10 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    model = init_model(cfg, args.checkpoint, device=device)
+    try:
+        model = init_model(cfg, args.checkpoint, device=device)
+    except (BadCheckpointError, UntrustedCheckpointError) as e:
+        sys.exit(f'infer_scene.py: {e}')
     if args.vocabulary is not None:
         from rsseg_ext.models.text import apply_vocabulary
         try:

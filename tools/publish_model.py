@@ -8,7 +8,8 @@ file loads with ``torch.load(weights_only=True)``: no pickled objects, no optimi
 config's model exactly (missing or unexpected keys, shape mismatches).
 
 The config comes from the checkpoint's own ``meta['cfg']`` (written by mmengine during training) unless
-``--config`` is given.
+``--config`` is given. That text is read as data (literal assignments only, see
+:mod:`rsseg_ext.utils.safe_config`), never executed: a checkpoint's config cannot run code here.
 """
 import argparse
 import os
@@ -21,21 +22,28 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 import rsseg_ext  # noqa: E402,F401
-from rsseg_ext.engine import load_checkpoint_file, trust_checkpoint  # noqa: E402
+from rsseg_ext.engine import (BadCheckpointError, UntrustedCheckpointError,  # noqa: E402
+                              load_checkpoint_file, trust_checkpoint)
 from rsseg_ext.engine.checkpoint import file_sha256, plain_meta  # noqa: E402
 from rsseg_ext.engine.dist_utils import sync_bn_to_bn  # noqa: E402
 from rsseg_ext.utils.fileio import OutputWriteError, commit, describe_os_error, temp_path  # noqa: E402
 from rsseg_ext.utils.os_errors import os_error_of  # noqa: E402
+from rsseg_ext.utils.safe_config import UnsafeConfigText, config_from_text  # noqa: E402
 
 
 def _config_from(ckpt: dict, config_path: str = None) -> Config:
     if config_path:
         return Config.fromfile(config_path)
-    text = ckpt.get('meta', {}).get('cfg')
+    meta = ckpt.get('meta')
+    text = meta.get('cfg') if isinstance(meta, dict) else None
     if not isinstance(text, str):
         raise ValueError('the checkpoint has no meta["cfg"] (not written by an mmengine training run): '
                          'pass --config CONFIG')
-    return Config.fromstring(text, file_format='.py')
+    try:
+        return config_from_text(text)
+    except UnsafeConfigText as e:
+        raise ValueError(f'its meta["cfg"] is not plain config data ({e}); it is not read as code: pass '
+                         '--config CONFIG with the config file the model was trained with') from None
 
 
 def check_keys(cfg: Config, state_dict: dict) -> None:
@@ -127,7 +135,7 @@ def main():
         final = publish(args.in_file, args.out_file, args.config)
     except ValueError as e:
         sys.exit(f'publish_model: {args.in_file}: {e}')
-    except OutputWriteError as e:
+    except (OutputWriteError, BadCheckpointError, UntrustedCheckpointError) as e:
         sys.exit(f'publish_model: {e}')
     print(f'published {final} (loads with torch.load(weights_only=True))')
 
