@@ -636,3 +636,36 @@ def test_mode_paper_leaves_the_configs_defaults(tmp_path, capsys):
     assert tool().main([src, str(tmp_path / 'rel.pth'), '--config', cfg]) == 0  # default: the release mode
     out = capsys.readouterr().out
     assert '--cfg-options model.dino.pos_embed_resize=scale_factor model.test_cfg.release_pad_divisor=32' in out
+
+
+def test_release_twin_configs_and_their_pick(monkeypatch):
+    """Release mode without --config picks the ``rskt-seg-release_*`` twin, which is the paper config plus exactly
+    the two release keys; --mode paper picks the paper config."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    mod = tool()
+    for name in mod.RELEASE_CONFIGS.values():
+        paper = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'rskt_seg', name)).to_dict()
+        twin = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'rskt_seg',
+                                        name.replace('rskt-seg_', 'rskt-seg-release_'))).to_dict()
+        assert twin['model']['dino']['pos_embed_resize'] == 'scale_factor'
+        assert twin['model']['test_cfg']['release_pad_divisor'] == 32
+        twin['model']['dino']['pos_embed_resize'] = paper['model']['dino']['pos_embed_resize']
+        twin['model']['test_cfg']['release_pad_divisor'] = paper['model']['test_cfg']['release_pad_divisor']
+        assert twin == paper, name
+    # the pick itself, with the heavy steps stubbed (the key map is tested above on real release layouts)
+    geo = dict(arch='ViT-B/16', num_layers=3, clip_width=768, embed_dim=512, cost_channels=4,
+               separate_fusion=True, remote_clip=True, dino=True)
+    monkeypatch.setattr(mod, 'expect_keys', lambda *a, **k: None)
+    monkeypatch.setattr(mod, 'release_geometry', lambda sd: geo)
+    monkeypatch.setattr(mod, 'check_config', lambda *a, **k: None)
+    monkeypatch.setattr(mod, 'convert_state_dict', lambda sd, conv, source: ({}, SimpleNamespace(notes=[])))
+    for mode, expected, options in (('release', 'rskt-seg-release_vit-b16_isaid.py', {}),
+                                    ('paper', 'rskt-seg_vit-b16_isaid.py', {})):
+        args = SimpleNamespace(src='x.pth', config=None, cfg_options=None, mode=mode, meta={})
+        mod.convert({}, args)
+        assert osp.basename(args.config) == expected and (args.cfg_options or {}) == options
+    args = SimpleNamespace(src='x.pth', config='my_config.py', cfg_options=None, mode='release', meta={})
+    mod.convert({}, args)  # an explicit config gets the release keys as options
+    assert args.config == 'my_config.py' and args.cfg_options == mod.RELEASE_MODE

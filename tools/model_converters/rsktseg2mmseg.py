@@ -2,8 +2,8 @@
 
     python tools/model_converters/rsktseg2mmseg.py \
         0SAVEoutput_vitb_384_DLRSD_rotate_dino_remoteclip_3W_layer5/model_final.pth \
-        checkpoints/rskt-seg_vit-b16_dlrsd_release.pth --config configs/rskt_seg/rskt-seg_vit-b16_dlrsd.py
-    python tools/ovrsis_benchmark.py configs/rskt_seg/rskt-seg_vit-b16_dlrsd.py \
+        checkpoints/rskt-seg_vit-b16_dlrsd_release.pth
+    python tools/ovrsis_benchmark.py configs/rskt_seg/rskt-seg-release_vit-b16_dlrsd.py \
         checkpoints/rskt-seg_vit-b16_dlrsd_release.pth
 
 Release folder (KEY_reproduce.sh of the official repo) -> config: ``..._vitb_384_DLRSD_..._layer5`` ->
@@ -33,8 +33,9 @@ iSAID 2); a ``--config`` whose ``model.neck.num_layers`` or CLIP width differs i
 Without ``--config`` the matching ``configs/rskt_seg`` config is picked from the release's CLIP and N
 (``--config none`` skips the target check, which builds the full model on the CPU).
 
-``--mode release`` (default) is the release-compatible mode, added to the printed ``--cfg-options`` and to the
-file's ``meta['cfg_options']``: ``model.dino.pos_embed_resize=scale_factor`` (the release resizes DINO's 28 x 28
+``--mode release`` (default) is the release-compatible mode: without ``--config`` the matching
+``configs/rskt_seg/rskt-seg-release_*`` config is picked, which sets it; with ``--config`` it is added to the
+printed ``--cfg-options`` and to the file's ``meta['cfg_options']``: ``model.dino.pos_embed_resize=scale_factor`` (the release resizes DINO's 28 x 28
 position table with ``scale_factor=48.1/28``, not to size 48) and ``model.test_cfg.release_pad_divisor=32`` (the
 release zero-pads inputs to a multiple of 32, 450 -> 480, and never crops the padding back). ``--mode paper``
 leaves the configs' paper-faithful defaults (what training from scratch uses). Prints the keys dropped on
@@ -242,13 +243,16 @@ def convert(sd: dict, args) -> tuple:
     sd, n_split = split_qkv(sd, CLIP)  # a packed CLIP (not what the release code writes, but harmless)
     sd, n_merged = merge_qkv(sd, RCLIP + 'visual.')
     config = args.config
+    release_twin = False
     if config is None:  # pick ours from the release's CLIP and N
         name = RELEASE_CONFIGS.get((geo['arch'], geo['num_layers'])) or ARCH_CONFIGS.get(geo['arch'])
         if name is not None:
+            if args.mode == 'release':  # its configs/rskt_seg/rskt-seg-release_* twin sets RELEASE_MODE itself
+                name, release_twin = name.replace('rskt-seg_', 'rskt-seg-release_'), True
             config = args.config = osp.join(CONFIG_DIR, name)
             if (geo['arch'], geo['num_layers']) not in RELEASE_CONFIGS:
                 args.cfg_options = dict(args.cfg_options or {}, **{'model.neck.num_layers': geo['num_layers']})
-    if args.mode == 'release':
+    if args.mode == 'release' and not release_twin:
         args.cfg_options = dict(args.cfg_options or {}, **RELEASE_MODE)
     if config and config.lower() != 'none':
         check_config(config, args.cfg_options, geo)
