@@ -2,7 +2,10 @@
 
 torch and mmcv are not declared as install requirements on purpose: torch must be the user's build (CPU or
 CUDA) and mmcv 2.1.0 has to be compiled against it. Use ``make test``/``make demo`` or ``tools/install.sh``,
-which install them in the right order (see docs/get_started.md).
+which install them in the right order (see docs/get_started.md). No install requirement may require torch or
+torchvision either: open_clip_torch (CLIP-based models only, imported lazily) requires an unpinned torchvision,
+and pip would take the newest one, which replaces the user's torch; it is listed in requirements/optional.txt and
+installed by tools/install.sh next to the torchvision of the installed torch.
 
 Like mmsegmentation's own setup.py, building a wheel or sdist copies ``configs/``, ``tools/``,
 ``data_converters/`` and ``model-index.yml`` into ``rsseg_ext/.mim/`` (an editable install links them instead), so

@@ -58,8 +58,12 @@ EFF_CONSTRAINTS="$VENV/rsseg_ext-constraints.txt"
 {
   grep -v -E '^(torch|torchvision)==' "$CONSTRAINTS"
   echo "torch==$TORCH_VER"
-  # torchvision 0.28.0 is the match for torch 2.13; for another torch let pip pick the matching torchvision.
-  case "$TORCH_VER" in 2.13.0*) grep -E '^torchvision==' "$CONSTRAINTS" ;; esac
+  # torchvision 0.28.0 is the verified match for torch 2.13; for another torch 2.x the release built for it,
+  # 0.(x+15).* (torchvision's compatibility table), never an unpinned one (that would pull the newest torch)
+  case "$TORCH_VER" in
+    2.13.0*) grep -E '^torchvision==' "$CONSTRAINTS" ;;
+    2.*) minor="${TORCH_VER#2.}"; echo "torchvision==0.$(( ${minor%%.*} + 15 )).*" ;;
+  esac
 } > "$EFF_CONSTRAINTS"
 PIPC=("${PIP[@]}" install -c "$EFF_CONSTRAINTS")
 
@@ -84,8 +88,8 @@ fi
 
 # 5. the rest of the stack through the pinned constraints
 STEP="runtime-requirements"
-"${PIPC[@]}" -q -r "$ROOT/requirements/runtime.txt" \
-  || fail "pip could not install requirements/runtime.txt under $EFF_CONSTRAINTS"
+"${PIPC[@]}" -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/optional.txt" \
+  || fail "pip could not install requirements/runtime.txt + optional.txt under $EFF_CONSTRAINTS"
 STEP="test-requirements"
 "${PIPC[@]}" -q -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt"
 

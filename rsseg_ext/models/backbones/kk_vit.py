@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from open_clip.transformer import QuickGELU  # OpenAI/RemoteCLIP image towers were trained with it
 
 from mmseg.registry import MODELS
 from ..utils.weight_loading import load_local_state_dict, load_weights
@@ -147,7 +146,11 @@ class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int, act: str = 'gelu', drop: float = 0.) -> None:
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
-        self.act = QuickGELU() if act == 'quick_gelu' else nn.GELU()
+        if act == 'quick_gelu':  # OpenAI/RemoteCLIP image towers were trained with it
+            from open_clip.transformer import QuickGELU  # optional dependency, imported where needed
+            self.act = QuickGELU()
+        else:
+            self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(drop)
 

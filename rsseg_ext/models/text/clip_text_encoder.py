@@ -15,7 +15,6 @@ in-training validation; we do not):
 from collections import OrderedDict
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
-import open_clip
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -23,6 +22,11 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from ..utils.qkv_split import split_in_proj_state_dict
 from ..utils.weight_loading import load_local_state_dict, load_weights
+
+try:
+    import open_clip
+except ImportError:  # not an install requirement: it requires torchvision, which pip would pick unpinned
+    open_clip = None
 
 __all__ = ['OpenCLIPTextEncoder', 'build_open_clip']
 
@@ -43,6 +47,10 @@ def build_open_clip(model_name: str = 'ViT-B-32', model_cfg: Optional[dict] = No
             ``quick_gelu``) -- tiny models for tests, or architectures open_clip does not name.
         force_quick_gelu: use QuickGELU (OpenAI CLIP and the RemoteCLIP weights were trained with it).
     """
+    if open_clip is None:
+        from ...utils.torch_stack import torchvision_install_hint
+        raise ImportError('The CLIP-based modules (LoVLANet, RSKT-Seg) need open_clip_torch, which is not installed: '
+                          + torchvision_install_hint('open_clip_torch==3.3.0') + '.')
     if model_cfg is not None:
         cfg = dict(model_cfg)
         cfg['quick_gelu'] = cfg.get('quick_gelu', False) or force_quick_gelu
