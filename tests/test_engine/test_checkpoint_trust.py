@@ -218,3 +218,27 @@ def test_real_pretty_text_round_trips(repo_root):
     cfg = Config.fromfile(osp.join(repo_root, 'configs', 'demo', 'fcn_r18-tiny_synthetic.py'))
     back = config_from_text(cfg.pretty_text)
     assert back.to_dict() == Config.fromstring(cfg.pretty_text, file_format='.py').to_dict()
+
+
+@pytest.mark.parametrize('init_type', ['Pretrained', 'LocalPretrained'])
+def test_init_cfg_refuses_payload(tmp_path, other_user, init_type):
+    """A backbone's init_cfg pointing at a payload with another user's signed sidecar: init_weights refuses."""
+    from mmengine.model import BaseModule
+
+    from mmseg.registry import MODELS  # noqa: F401  (LocalPretrained lives in mmseg's WEIGHT_INITIALIZERS)
+    marker = tmp_path / 'MARKER'
+    path = hostile(tmp_path / 'backbone.pth', marker)
+    with other_user():
+        record_checkpoint(path, run='attacker')
+
+    class Net(BaseModule):
+
+        def __init__(self):
+            super().__init__(init_cfg=dict(type=init_type, checkpoint=path))
+            self.w = torch.nn.Parameter(torch.zeros(2))
+
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        with pytest.raises(UntrustedCheckpointError):
+            Net().init_weights()
+    assert not marker.exists()
