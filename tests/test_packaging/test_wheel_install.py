@@ -106,3 +106,17 @@ def test_mim_search_and_list_see_the_installed_package(venv_python, tmp_path):
     assert 'd2ls_convnext_uavid' not in out and 'scsm_r50-d8_isaid' not in out
     out = _run(venv_python, ['-m', 'mim', 'list'], str(tmp_path))
     assert re.search(r'^rsseg[-_]ext\s+\d', out, re.M), out[-3000:]
+
+
+def test_editable_install_links_the_checkout(tmp_path):
+    """``pip install -e .`` links .mim to the checkout's folders (mmseg's develop mode) instead of copying them."""
+    import os
+    src = copy_source(REPO_ROOT, str(tmp_path / 'src'))
+    py = make_venv(str(tmp_path / 'env'), None)
+    res = subprocess.run([py, '-m', 'pip', 'install', '--no-deps', '--no-build-isolation', '--no-index', '-e', src],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    for name in ('configs', 'tools', 'data_converters', 'model-index.yml'):
+        link = osp.join(src, 'rsseg_ext', '.mim', name)
+        assert osp.islink(link) and os.readlink(link) == osp.join('..', '..', name), name
+        assert osp.samefile(link, osp.join(src, name))

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from typing import Optional
 
 #: not part of a source distribution (and large): never copied into the build tree
 _SKIP = ('.git', '.venv', 'build', 'dist', 'work_dirs', 'data', 'demo_outputs', 'tests', '.mim', '__pycache__',
@@ -44,9 +45,9 @@ def build_wheel(src: str, out_dir: str) -> str:
     return osp.join(out_dir, wheels[0])
 
 
-def make_venv(root: str, wheel: str) -> str:
-    """A fresh venv (no pip of its own) that sees this environment's packages, with ``wheel`` installed
-    ``--no-deps``. Returns its python."""
+def make_venv(root: str, wheel: Optional[str]) -> str:
+    """A fresh venv (no pip of its own) that sees this environment's packages, with ``wheel`` (if given)
+    installed ``--no-deps``. Returns its python."""
     base = getattr(sys, '_base_executable', None) or sys.executable
     subprocess.run([base, '-m', 'venv', '--without-pip', root], check=True, capture_output=True)
     py = osp.join(root, 'bin', 'python')
@@ -55,9 +56,10 @@ def make_venv(root: str, wheel: str) -> str:
     parents = dict.fromkeys([sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']])
     with open(osp.join(purelib, '_parent_env.pth'), 'w') as f:
         f.write('\n'.join(parents) + '\n')
-    res = subprocess.run([py, '-m', 'pip', 'install', '--no-deps', '--no-index', '--disable-pip-version-check',
-                          wheel], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    if wheel is not None:
+        res = subprocess.run([py, '-m', 'pip', 'install', '--no-deps', '--no-index', '--disable-pip-version-check',
+                              wheel], capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return py
 
 
