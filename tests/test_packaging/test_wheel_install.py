@@ -120,3 +120,18 @@ def test_editable_install_links_the_checkout(tmp_path):
         link = osp.join(src, 'rsseg_ext', '.mim', name)
         assert osp.islink(link) and os.readlink(link) == osp.join('..', '..', name), name
         assert osp.samefile(link, osp.join(src, name))
+
+
+def test_installed_converters_and_tools_start(venv_python, tmp_path):
+    """The wheel's data_converters load their helpers from the installed package (no checkout next to them)."""
+    out = _run(venv_python, ['-c', 'import os, rsseg_ext; print(os.path.join(os.path.dirname(rsseg_ext.__file__), '
+                             '".mim"))'], str(tmp_path))
+    mim = out.split()[-1]
+    converters = sorted(f for f in __import__('os').listdir(osp.join(mim, 'data_converters'))
+                        if f.endswith('.py') and not f.startswith('_'))
+    assert {'loveda.py', 'potsdam.py', 'isaid.py', 'gid.py'} <= set(converters)
+    for name in converters:
+        out = _run(venv_python, [osp.join(mim, 'data_converters', name), '--help'], str(tmp_path))
+        assert 'usage:' in out, (name, out[-1000:])
+    out = _run(venv_python, [osp.join(mim, 'tools', 'publish_model.py'), '--help'], str(tmp_path))
+    assert 'usage:' in out
