@@ -135,3 +135,16 @@ def test_installed_converters_and_tools_start(venv_python, tmp_path):
         assert 'usage:' in out, (name, out[-1000:])
     out = _run(venv_python, [osp.join(mim, 'tools', 'publish_model.py'), '--help'], str(tmp_path))
     assert 'usage:' in out
+
+
+def test_relative_vocabulary_paths_resolve_in_the_installed_package(venv_python, tmp_path):
+    """``--vocabulary configs/rskt_seg/vocabularies/<name>.txt`` (docs/open_vocabulary.md) without a checkout."""
+    code = ('from rsseg_ext.models.text.vocabulary import load_vocabulary, resolve_vocabulary_path\n'
+            'p = "configs/rskt_seg/vocabularies/dlrsd.txt"\n'
+            'print("PATH", resolve_vocabulary_path(p)); print("N", len(load_vocabulary(p)))\n')
+    out = _run(venv_python, ['-c', code], str(tmp_path))
+    path = next(ln for ln in out.splitlines() if ln.startswith('PATH')).split()[1]
+    assert path.startswith(osp.dirname(osp.dirname(venv_python))) and '/rsseg_ext/.mim/configs/' in path
+    expected = [ln for ln in open(osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'vocabularies', 'dlrsd.txt'))
+                if ln.strip() and not ln.lstrip().startswith('#')]
+    assert f'N {len(expected)}' in out

@@ -14,22 +14,27 @@ VocabularyLike = Union[str, Sequence[str]]
 #: the directory holding ``configs/`` when rsseg_ext runs from a checkout (editable install): relative vocabulary
 #: paths of the shipped configs ('configs/rskt_seg/vocabularies/x.txt') resolve from any working directory
 PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+#: the same files in an installed wheel: rsseg_ext/.mim/configs/... (setup.py copies configs/ there)
+MIM_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '.mim')
 
 
 def resolve_vocabulary_path(path: str) -> str:
     """A vocabulary file path: as given (``~`` expanded) if it exists, else a relative path under
-    :data:`PACKAGE_ROOT` if that exists; otherwise the path as given (the caller reports it)."""
+    :data:`PACKAGE_ROOT` or :data:`MIM_ROOT` if that exists; otherwise the path as given (the caller reports it)."""
     path = osp.expanduser(path)
     if osp.isfile(path) or osp.isabs(path):
         return path
-    candidate = osp.join(PACKAGE_ROOT, path)
-    return candidate if osp.isfile(candidate) else path
+    for root in (PACKAGE_ROOT, MIM_ROOT):
+        candidate = osp.join(root, path)
+        if osp.isfile(candidate):
+            return candidate
+    return path
 
 
 def load_vocabulary(vocabulary: VocabularyLike, what: str = 'vocabulary') -> Tuple[str, ...]:
     """``['a', 'b']`` or ``'path/to/names.txt'`` -> ``('a', 'b')``. Raises with the path when a file is missing.
 
-    A relative path is tried in the working directory, then under :data:`PACKAGE_ROOT`."""
+    A relative path is tried in the working directory, then under :data:`PACKAGE_ROOT` and :data:`MIM_ROOT`."""
     if isinstance(vocabulary, str):
         path = resolve_vocabulary_path(vocabulary)
         if not osp.isfile(path):
