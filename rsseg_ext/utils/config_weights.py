@@ -6,7 +6,8 @@ config instead and names every missing file in one message, with the config key 
 
 Keys looked at (mmengine / mmseg conventions and this package's modules):
 
-* ``init_cfg=dict(type='Pretrained' | 'LocalPretrained', checkpoint=PATH)`` (a dict or a list of them);
+* ``dict(type='Pretrained' | 'LocalPretrained', checkpoint=PATH)`` wherever it sits (``init_cfg``, a list of
+  them, FCtL's ``context_backbone_init``);
 * ``pretrained=PATH`` (mmseg's ``EncoderDecoder`` and backbones, e.g. ``NKKViT``);
 * ``checkpoint=PATH`` in a module config (``type=...``): the open_clip / DINO encoders;
 * the top-level ``load_from``.
@@ -41,19 +42,15 @@ def find_config_weights(cfg) -> Iterator[Tuple[str, str, Optional[str]]]:
 
     def walk(node, key: str):
         if isinstance(node, Mapping):
-            init = node.get('init_cfg')
-            for i, item in enumerate(init if isinstance(init, (list, tuple)) else [init]):
-                if isinstance(item, Mapping) and item.get('type') in _PRETRAINED_INITS \
-                        and _is_local(item.get('checkpoint')):
-                    where = f'{key}.init_cfg' + (f'[{i}]' if isinstance(init, (list, tuple)) else '')
-                    yield f'{where}.checkpoint', item['checkpoint'], item.get('source')
+            if node.get('type') in _PRETRAINED_INITS:  # an init_cfg, or e.g. FCtL's context_backbone_init entries
+                if _is_local(node.get('checkpoint')):
+                    yield f'{key}.checkpoint', node['checkpoint'], node.get('source')
+            elif 'type' in node and _is_local(node.get('checkpoint')):
+                yield f'{key}.checkpoint', node['checkpoint'], node.get('checkpoint_source') or node.get('source')
             if _is_local(node.get('pretrained')):
                 yield f'{key}.pretrained', node['pretrained'], node.get('source')
-            if 'type' in node and node.get('type') not in _PRETRAINED_INITS and _is_local(node.get('checkpoint')):
-                yield f'{key}.checkpoint', node['checkpoint'], node.get('checkpoint_source') or node.get('source')
             for k, v in node.items():
-                if k != 'init_cfg':
-                    yield from walk(v, f'{key}.{k}' if key else str(k))
+                yield from walk(v, f'{key}.{k}' if key else str(k))
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
                 yield from walk(v, f'{key}[{i}]')

@@ -29,6 +29,8 @@ def test_walk_finds_init_cfg_pretrained_and_module_checkpoints():
     assert {'model.backbone.pretrained', 'model.decode_head.text_encoder.checkpoint'} <= set(lovla)
     rskt = _keys(osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'rskt-seg_vit-b16_dlrsd.py'))
     assert {'model.backbone.checkpoint', 'model.remote_clip.checkpoint', 'model.dino.checkpoint'} <= set(rskt)
+    fctl = _keys(osp.join(REPO_ROOT, 'configs', 'fctl', 'staged', 'fctl_vgg16_frozen-ctx_inria.py'))
+    assert {'model.context_backbone_init[0].checkpoint', 'model.context_backbone_init[1].checkpoint'} <= set(fctl)
 
 
 def test_remote_references_and_none_are_not_local_files():
