@@ -1,4 +1,4 @@
-# Table 3 "w/o modulator" (54.95), reading (a) recommended by the spec: the dictionary is D_s (no modulator,
+# Table 3 "w/o modulator" (54.95), reading (a) (inferred): the dictionary is D_s (no modulator,
 # no r-candidate MLP). Structurally the same model as the static-only ablation; see _no-mod-uniform for (b).
 _base_ = ['./d2ls_convnext_loveda.py']
 custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)

@@ -1,4 +1,4 @@
-# Spec option B for the (unstated) visual pretraining: RemoteCLIP's ViT-B-32 IMAGE tower instead of the timm
+# Option B (inferred) for the (unstated) visual pretraining: RemoteCLIP's ViT-B-32 IMAGE tower instead of the timm
 # augreg ViT. The same local file feeds both towers (visual.* -> NKKViT via weight_format='open_clip': CLS token,
 # proj and the query rows of in_proj are dropped; the text tower reads the rest). CLIP layout: no patch-embedding
 # bias, ln_pre, LayerNorm eps 1e-5, CLIP mean/std.

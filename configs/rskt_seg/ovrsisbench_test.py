@@ -1,4 +1,4 @@
-# OVRSISBench zero-shot protocol (RSKT-Seg, spec §5.1): every model is tested on these 8 datasets ("all" splits),
+# OVRSISBench zero-shot protocol (RSKT-Seg paper, Table 1): every model is tested on these 8 datasets ("all" splits),
 # each with its own vocabulary, whole-image inference, mIoU / mACC per dataset and their unweighted means
 # (m-mIoU / m-mACC, the training set included). Used by tools/ovrsis_benchmark.py:
 #   python tools/ovrsis_benchmark.py configs/rskt_seg/rskt-seg_vit-b16_dlrsd.py CHECKPOINT

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/schedules/rskt_adamw_cosine_30k.py'
 ]
 crop_size = (384, 384)
-# ResizeShortestEdge(384, max 1333) -> random 384 crop -> SSD colour jitter -> h-flip (spec §4); no rotation aug
+# ResizeShortestEdge(384, max 1333) -> random 384 crop -> SSD colour jitter -> h-flip (authors' code); no rotation aug
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=False),

@@ -1,4 +1,4 @@
-# SCSM on iSAID (val patches of the mmseg converter), the paper's recipe (spec §4): 8 GPUs x 2 images, 80k iterations,
+# SCSM on iSAID (val patches of the mmseg converter), the paper's recipe (Sec. 5.3): 8 GPUs x 2 images, 80k iterations,
 # SGD lr 0.01 momentum 0.9 wd 1e-4, poly (power 0.9, eta_min 1e-4), 896x896 crops; random scale {0.5, 0.75, 1.0, 1.25,
 # 1.5} (relative to the tile), horizontal + vertical flips, random 90-degree rotation; no photometric augmentation;
 # whole-image inference. Means are over the 15 foreground classes (see the dataset base). ResNet-50 weights: see

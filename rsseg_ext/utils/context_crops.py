@@ -1,7 +1,7 @@
-"""Cutting a patch's context windows out of a full image (FCtL spec §2.1), shared by the training transform
+"""Cutting a patch's context windows out of a full image (FCtL paper Sec. 3.2), shared by the training transform
 (``GenerateMultiContextPatch``, uint8 numpy) and the segmentor's whole-image inference (normalised tensors).
 
-One resampling function for both (spec §10 check 20): antialiased bilinear, ``F.interpolate(mode='bilinear',
+One resampling function for both (training = test pixels): antialiased bilinear, ``F.interpolate(mode='bilinear',
 antialias=True, align_corners=False)`` (PIL-like). Out-of-image pixels read as the raw value 0; at test time that
 is the *normalised* value of raw 0, ``(0 - mean) / std``, because the image is already normalised. Resizing is
 linear, so normalising before or after it gives the same result (up to float rounding and the uint8 rounding of

@@ -53,7 +53,7 @@ def test_config_builds_full_model_on_meta(path, monkeypatch):
         assert [len(layer[1]) for layer in model.backbone.layers] == [3, 6, 40, 3]
     if 'vgg16' in path and 'staged' not in path and model.fusion is not None:
         n = sum(p.numel() for p in model.parameters())
-        assert 165e6 < n < 180e6  # spec §2.8: ~172M for FCtL-VGG16
+        assert 165e6 < n < 180e6  # ~172M for FCtL-VGG16 (docs/methods/fctl.md)
 
 
 def test_pretrained_weights_are_local_only_with_a_clear_error():

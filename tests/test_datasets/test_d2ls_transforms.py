@@ -1,4 +1,4 @@
-"""RSMosaic, RandomBrightnessContrast, Sharpen (D2LS spec §8, §10.18)."""
+"""RSMosaic, RandomBrightnessContrast, Sharpen (D2LS released code's pipelines; docs/methods/d2ls.md)."""
 import random
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""GenerateMultiContextPatch (patch + context crops, spec §10 check 2) and the UHRPatchDataset wrapper."""
+"""GenerateMultiContextPatch (patch + context crops, FCtL paper Sec. 3.2) and the UHRPatchDataset wrapper."""
 
 import cv2
 import numpy as np

@@ -29,7 +29,7 @@ def test_vocabularies_match_datasets():
         assert len(vocab) == len(_classes(ds_cfg)), name
         assert all(v.strip() == v and v for v in vocab)
         sizes[name] = len(vocab)
-    # RSKT-Seg spec §5.2 / test 18: 17, 15, 8, 6, 8, 5, 6, 7 (+ the 7-class LoveDA option)
+    # the authors' vocabularies (docs/methods/rskt_seg.md): 17, 15, 8, 6, 8, 5, 6, 7 (+ the 7-class LoveDA option)
     assert sizes == dict(dlrsd=17, isaid=15, loveda=8, loveda7=7, potsdam=6, uavid=8, udd5=5, vaihingen=6, vdd=7)
     # new classes carry the OVRSISBench strings themselves
     for name in ('dlrsd', 'udd5', 'vdd'):

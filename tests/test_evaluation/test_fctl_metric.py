@@ -1,4 +1,4 @@
-"""FCtL's metric conventions through RSSegMetric (spec §10 check 15): Inria "mIoU" = building IoU, DeepGlobe means
+"""FCtL's metric conventions through RSSegMetric (paper Table 2): Inria "mIoU" = building IoU, DeepGlobe means
 without "unknown"."""
 import torch
 

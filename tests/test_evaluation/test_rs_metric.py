@@ -48,7 +48,7 @@ def _pct(x):
 
 
 def test_two_class_kappa_example():
-    # lovlanet spec §10 check 15: [[50,10],[5,35]] -> OA 0.85, p_e 0.51, kappa 0.693878, IoU [50/65, 35/50]
+    # by hand: [[50,10],[5,35]] -> OA 0.85, p_e 0.51, kappa 0.693878, IoU [50/65, 35/50]
     res = _evaluate([[50, 10], [5, 35]], ('a', 'b'))
     assert res['OA'] == res['aAcc'] == 85.0
     assert res['Kappa'] == _pct((0.85 - 0.51) / (1 - 0.51)) == 69.39
@@ -128,7 +128,7 @@ def test_clutter_excluded_from_means_but_not_from_oa(exclude):
 
 
 def test_inria_style_background_excluded():
-    # fctl spec §10 check 15: exclude class 0 of 2 -> mIoU = IoU(1), mF1 = 2 IoU / (1 + IoU)
+    # FCtL's convention (docs/methods/fctl.md): exclude class 0 of 2 -> mIoU = IoU(1), mF1 = 2 IoU / (1 + IoU)
     cm = [[70, 6], [4, 20]]
     res = _evaluate(cm, ('background', 'building'), exclude_classes=[0], iou_metrics=['mIoU', 'mFscore'])
     iou = 20 / 30

@@ -1,6 +1,6 @@
 """FCtL segmentor: training forward, whole-image (UHR) inference on a 2448x2448 image against patch-by-patch runs,
 the global-feature cache, D4 TTA, the identity at initialisation, the preprocessor, train/test context
-consistency, and the FCN-8s head (spec §10 checks 6, 12, 13, 16, 17, 19, 20)."""
+consistency, and the FCN-8s head."""
 import numpy as np
 import pytest
 import torch

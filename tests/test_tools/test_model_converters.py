@@ -99,7 +99,7 @@ def _lin(s, name, o, i, bias=True):
 
 
 def d2ls_release_schema(c: int, n: int, r: int, stages: int, ch=CH) -> Dict[str, tuple]:
-    """DynamicDictionaryLearning under Lightning's net. (names of network/models/d2ls.py, shapes of spec §2)."""
+    """DynamicDictionaryLearning under Lightning's net. (names of network/models/d2ls.py, shapes of paper Sec. 3.2)."""
     s = tv_convnext_schema('net.backbone.0.', ch)
     for i, ci in enumerate(ch):
         _lin(s, f'net.linear_c.{i}.proj', c, ci)

@@ -1,4 +1,4 @@
-"""RSKT-Seg through the tools: the parameter budget printed by get_complexity.py (spec §2.10), and a tiny CPU
+"""RSKT-Seg through the tools: the parameter budget printed by get_complexity.py (docs/methods/), and a tiny CPU
 training run (tools/train.py) followed by the OVRSISBench runner's zero-shot evaluation on two test sets, one with
 another vocabulary (other names, other size) than training."""
 import json
@@ -16,7 +16,7 @@ from rskt_tiny import tiny_model_overrides  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 B16_DLRSD = osp.join(REPO_ROOT, 'configs', 'rskt_seg', 'rskt-seg_vit-b16_dlrsd.py')
-# spec §2.10: trainable 34.30 M (N=5); frozen: CLIP rest ~129 M, RemoteCLIP visual ~88 M, DINO ViT-B/8 ~86 M
+# see docs/methods/: trainable 34.30 M (N=5); frozen: CLIP rest ~129 M, RemoteCLIP visual ~88 M, DINO ViT-B/8 ~86 M
 SPEC_TRAINABLE_B16 = 34.30e6
 SPEC_TOTAL_B16 = 34.30e6 + 129e6 + 88e6 + 86e6
 

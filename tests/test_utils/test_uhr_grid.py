@@ -1,4 +1,4 @@
-"""The FCtL/GLNet patch grid and context-window geometry (spec §10 checks 1 and 2), in rsseg_ext/utils/grid.py."""
+"""The FCtL/GLNet patch grid and context-window geometry (FCtL paper Sec. 3.2), in rsseg_ext/utils/grid.py."""
 import pytest
 
 from rsseg_ext.utils.grid import context_window, slide_grid, uhr_grid, uhr_positions

@@ -1,5 +1,5 @@
 # FCtL with a SegFormer MiT-B2 encoder (mmseg MixVisionTransformer) per branch, LCF/ALE on stage 4 (512 x 16 x 16
-# for a 508 patch) and the SegFormer head over all stages (the paper does not name the MiT decoder; spec §2.7).
+# for a 508 patch) and the SegFormer head over all stages (the paper does not name it; inferred).
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='MultiContextSegDataPreProcessor',

@@ -4,7 +4,7 @@
 #   pretrained/remoteclip/RemoteCLIP-ViT-B-32.pt   huggingface.co/chendelong/RemoteCLIP
 #   pretrained/rs_dino/RSIB.pth                    GSNet's RS-DINO ViT-B/8 (linked from the RSKT-Seg README)
 # A trained RSKT-Seg checkpoint holds all of them: testing needs only that checkpoint.
-# The image is CLIP-normalised for all three encoders (spec §2.1) and resized inside the model.
+# The image is CLIP-normalised for all three encoders (authors' code) and resized inside the model.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[122.7709383, 116.7460125, 104.09373615],

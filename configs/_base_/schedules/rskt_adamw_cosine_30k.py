@@ -1,4 +1,4 @@
-# RSKT-Seg schedule (spec §4): AdamW lr 2e-4, wd 1e-4 (0 on norm layers), CLIP (q/v) lr x 0.01, cosine to 0 over
+# RSKT-Seg schedule (authors' code): AdamW lr 2e-4, wd 1e-4 (0 on norm layers), CLIP (q/v) lr x 0.01, cosine to 0 over
 # 30k iterations without warm-up, full-model gradient clipping at L2 norm 0.01; batch 8 in total (4 GPUs x 2).
 optim_wrapper = dict(
     type='OptimWrapper',

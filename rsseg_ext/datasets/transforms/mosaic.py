@@ -10,7 +10,7 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class RSMosaic(BaseTransform):
-    """Tile random crops of 4 images into one ``H x W`` image (D2LS spec §8).
+    """Tile random crops of 4 images into one ``H x W`` image (D2LS released code; docs/methods/d2ls.md).
 
     The split point ``(ox, oy)`` is uniform in ``[W/4, 3W/4] x [H/4, 3H/4]``; image i (the current one, then the
     3 from ``mix_results``) is randomly cropped to its quadrant size ``(ox, oy)``, ``(W-ox, oy)``, ``(ox, H-oy)``,

@@ -13,7 +13,7 @@ from rsseg_ext.utils.grid import context_window, uhr_grid
 
 @TRANSFORMS.register_module()
 class GenerateMultiContextPatch(BaseTransform):
-    """Cut a ``p x p`` patch and its contexts (spec §2.1) and stack them along the channels.
+    """Cut a ``p x p`` patch and its contexts (FCtL paper Sec. 3.2) and stack them along the channels.
 
     Each context is a co-centred window ``lam`` times the patch (zero-padded in raw pixel space past the border,
     as the authors' code) or the whole image (``'global'``), resized to ``p x p`` with antialiased bilinear

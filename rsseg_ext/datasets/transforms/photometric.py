@@ -1,5 +1,6 @@
 """Photometric augmentations with albumentations semantics, reimplemented so that results do not depend on the
-albumentations version (D2LS spec §8: UAVid / Cloud / Grass pipelines)."""
+albumentations version (D2LS released code's UAVid / Cloud / Grass pipelines;
+docs/methods/d2ls.md)."""
 from typing import Sequence, Tuple
 
 import cv2

@@ -118,7 +118,7 @@ class DINOViTEncoder(BaseModule):
         finetune: ``'frozen'`` (paper), ``'attention'`` (``attn.qkv.weight`` + ``pos_embed``, Table 6) or ``'full'``.
         allow_random_init: allow ``checkpoint=None``.
 
-    Input: the CLIP-normalised image (spec §2.1: DINO does not get ImageNet normalisation). ``forward(x (B,3,H,W))``
+    Input: the CLIP-normalised image (authors' code: DINO does not get ImageNet normalisation). ``forward(x (B,3,H,W))``
     -> list of ``(B, D, g, g)`` with ``g = input_size / patch_size``.
     """
 

@@ -1,7 +1,8 @@
 """Neighbourhood Key-Key ViT (NKKViT), the visual encoder of LoVLANet.
 
 Zeng et al., "Pixel's Neighbors Are Noteworthy: Localized Vision-Language Attention for Remote Sensing Semantic
-Segmentation", Remote Sensing 2026 (spec: /work/shared/specs/lovlanet.md, section 2.2).
+Segmentation", Remote Sensing 2026 (Sec. 2.2, Neighborhood Key-Key Encoder;
+inferred details in docs/methods/lovlanet.md).
 
 A plain pre-norm ViT (timm ``vit_base_patch32_224`` layout, or the open_clip/RemoteCLIP image tower with
 ``pre_norm=True, patch_bias=False``) whose self-attention is replaced by

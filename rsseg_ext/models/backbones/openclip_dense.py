@@ -1,6 +1,6 @@
 """RSKT-Seg's CLIP encoder: dense patch features of 4 rotated passes + intermediate features, and the text tower.
 
-One open_clip model serves both towers (spec §2.2, §2.5): it lives inside the package's one text-encoder wrapper
+One open_clip model serves both towers (authors' code): it lives inside the package's one text-encoder wrapper
 (:class:`~rsseg_ext.models.text.OpenCLIPTextEncoder` with ``keep_visual=True``), which also owns the per-vocabulary
 embedding cache. Its ``visual`` tower is run here with our own token loop (:mod:`rsseg_ext.models.utils.clip_vit`).
 """
@@ -26,7 +26,7 @@ class OpenCLIPDenseBackbone(BaseModule):
 
     The batch is resized to ``input_size`` (bilinear, ``align_corners=False``), rotated by ``rot90^k`` for every
     ``k`` in ``rotations``, encoded (all rotations in one batched pass), and every dense output is rotated back
-    with ``rot90^(4-k)`` so all maps are aligned with the un-rotated image (spec §2.2).
+    with ``rot90^(4-k)`` so all maps are aligned with the un-rotated image (RS-CMA, paper Eqs. 1-3).
 
     Args:
         model_name: open_clip architecture, ``'ViT-B-16'`` (input 384) or ``'ViT-L-14-336'`` (input 336).

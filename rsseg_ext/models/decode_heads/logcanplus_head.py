@@ -20,7 +20,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 
 from ..utils.semantic_mask import SemanticMaskGenerator
-from .pre_logits_mixin import PreLogitsLossMixin
+from .aux_logits_mixin import AuxLogitsLossMixin
 
 
 @MODELS.register_module()
@@ -72,7 +72,7 @@ class LocalClassAttention(nn.Module):
             return nn.Sequential(nn.LeakyReLU(), nn.Conv2d(channels, num_heads * out, 1))
 
         self.sampling_offsets, self.sampling_scales, self.sampling_angles = atb(2), atb(2), atb(1)
-        # start from the plain window grid: zero offset, unit scale (spec: offset and scale convs zero-initialised)
+        # start from the plain window grid: zero offset, unit scale (authors' code: offset/scale convs zero-initialised)
         for m in (self.sampling_offsets[1], self.sampling_scales[1]):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
@@ -152,7 +152,7 @@ class LocalClassAttention(nn.Module):
 
 
 @MODELS.register_module()
-class LOGCANPlusHead(PreLogitsLossMixin, BaseDecodeHead):
+class LOGCANPlusHead(AuxLogitsLossMixin, BaseDecodeHead):
     """LOGCAN++ multi-scale head (spec Appendix A).
 
     ``inputs``: 4 levels (strides 4/8/16/32 for a plain ResNet) -> ``(seg_logits (B, K, h1, w1), pre_logits
@@ -196,7 +196,7 @@ class LOGCANPlusHead(PreLogitsLossMixin, BaseDecodeHead):
         self.fuse_convs = nn.ModuleList([ConvModule(2 * t, t, 3, padding=1, **cfg)
                                          for _ in self.in_channels[:-1]])
         self.out_conv = ConvModule(t, t, 3, padding=1, **cfg)
-        self._build_pre_losses(pre_loss_decode)
+        self._add_aux_logits('pre_loss_decode', pre_loss_decode, prefix='pre')
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         xs = self._transform_inputs(inputs)

@@ -1,6 +1,6 @@
 """LoVLANet decoder: spatial feature fusion (SFF) + cross-modal feature alignment (CMFA) cosine classifier.
 
-Spec /work/shared/specs/lovlanet.md sections 2.4-2.6 and 8.2:
+Paper Sec. 2.2 (SFF and CMFA modules); choices marked inferred: see docs/methods/lovlanet.md:
 
     P4 = F4;  P_l = F_l + up(P_{l+1})            (top-down, additive; F1..F4 at strides 4/8/16/32 from the neck)
     P1 = ConvModule3x3(P1)                       ('out_conv', inferred)

@@ -1,4 +1,4 @@
-"""RSKT-Seg decode head: RS-Transfer upsampling (spec §2.7, §2.9; paper Eq. 8) of the aggregated cost volume."""
+"""RSKT-Seg decode head: RS-Transfer upsampling (paper Eq. 8) of the aggregated cost volume."""
 from typing import Dict, List, Sequence
 
 import torch
@@ -43,7 +43,7 @@ class RSKTHead(BaseDecodeHead):
     """RS-Transfer: two upsampling stages (1/16 -> 1/8 -> 1/4 of the CLIP frame) with CLIP, RemoteCLIP and DINO
     guidance, then a 3x3 conv to one logit per class.
 
-    Guidance (spec §2.7 table): CLIP hooks ``(B, Wc, g, g)`` -> ConvT 2x2 -> 256 / ConvT 4x4 -> 128; RemoteCLIP
+    Guidance (authors' code): CLIP hooks ``(B, Wc, g, g)`` -> ConvT 2x2 -> 256 / ConvT 4x4 -> 128; RemoteCLIP
     hooks ``(B, Wr, g, g)`` the same; DINO hooks ``(B, Dd, 2g, 2g)`` -> Conv1x1 -> 256 / ConvT 2x2 -> 128; then
     Conv3x3 + ReLU to 32 / 16 channels. The shallower hook feeds the 1/8 stage.
 
@@ -126,5 +126,5 @@ class RSKTHead(BaseDecodeHead):
         return self.head(x).reshape(b, t, x.shape[-2], x.shape[-1])
 
     def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        # sigmoid first, then upsample the probabilities (the original; spec §9 #17)
+        # sigmoid first, then upsample the probabilities (as the original code; docs/methods/rskt_seg.md)
         return super().predict_by_feat(seg_logits.sigmoid(), batch_img_metas)

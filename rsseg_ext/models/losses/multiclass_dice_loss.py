@@ -1,4 +1,4 @@
-"""Multiclass soft Dice loss, batch-summed (D2LS spec §3.3; smp/pytorch-toolbelt ``DiceLoss(mode='multiclass')``).
+"""Multiclass soft Dice loss, batch-summed (D2LS paper Eqs. 2-4; smp/pytorch-toolbelt ``DiceLoss(mode='multiclass')``).
 
 mmseg's ``DiceLoss`` is a different definition (per-image sums, no zeroing of classes absent from the ground
 truth), hence this class.

@@ -1,4 +1,4 @@
-"""Per-class sigmoid binary cross-entropy for open-vocabulary segmentation (RSKT-Seg / CAT-Seg, spec §3)."""
+"""Per-class sigmoid binary cross-entropy for open-vocabulary segmentation (RSKT-Seg / CAT-Seg code)."""
 from typing import Optional
 
 import torch

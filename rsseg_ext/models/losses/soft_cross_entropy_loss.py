@@ -1,4 +1,4 @@
-"""Cross-entropy with label smoothing (D2LS spec §3.2; GeoSeg's ``SoftCrossEntropyLoss``).
+"""Cross-entropy with label smoothing (D2LS paper Eqs. 2-4; GeoSeg's ``SoftCrossEntropyLoss``).
 
 mmseg's ``CrossEntropyLoss`` has no label smoothing, hence this class.
 """

@@ -1,8 +1,8 @@
-"""Vision-language alignment loss of LoVLANet (spec section 3):
+"""Vision-language alignment loss of LoVLANet (paper Sec. 2.2, loss function):
 
     L_align = -log( exp(cos(f_v, f_t+) / tau_a) / sum_t' exp(cos(f_v, f_t') / tau_a) )
 
-The paper does not define f_v. ``mode='prototype'`` (default, spec option A): f_v is the L2-normalised mean of the
+The paper does not define f_v. ``mode='prototype'`` (default; inferred): f_v is the L2-normalised mean of the
 pixel embeddings of one class in one image (a region-level signal that differs from the pixel CE);
 ``mode='pixel'`` (option B): f_v is every valid pixel embedding (pixel InfoNCE, close to a second CE).
 """

@@ -1,4 +1,4 @@
-"""RS-Fusion layers of RSKT-Seg (spec §2.8, paper Eqs. 4-7): plain ``nn.Module`` s, unit-testable alone.
+"""RS-Fusion layers of RSKT-Seg (paper Eqs. 4-7): plain ``nn.Module`` s, unit-testable alone.
 
 * :class:`SpatialReductionBlock` (SET): per-class spatial attention whose keys/values are downsampled by a strided
   conv (SegFormer spatial-reduction attention), queries/keys guided by CLIP appearance features.
@@ -152,7 +152,7 @@ class RSFusionLayer(nn.Module):
     """One RS-Fusion layer: SET per class (appearance guidance) then CET across classes (text guidance).
 
     ``forward(E (B, C, T, H, W), appearance (B, Cg, H, W) | None, text (B, T, Cg) | None) -> (B, C, T, H, W)``.
-    Parameters with the defaults (C = 128): SET 582,912 + CET 247,680 = 830,592 (spec §2.10).
+    Parameters with the defaults (C = 128): SET 582,912 + CET 247,680 = 830,592 (docs/methods/rskt_seg.md, Parameters).
     """
 
     def __init__(self, dim: int = 128, appearance_guidance_dim: int = 128, text_guidance_dim: int = 128,

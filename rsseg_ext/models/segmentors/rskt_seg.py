@@ -1,4 +1,4 @@
-"""RSKT-Seg: open-vocabulary segmentor (Li et al., AAAI 2026; spec §8.2, §8.4).
+"""RSKT-Seg: open-vocabulary segmentor (Li et al., AAAI 2026; docs/methods/rskt_seg.md).
 
 backbone (CLIP, 4 rotated passes + text tower, q/v trainable) + frozen RemoteCLIP + frozen RS-DINO -> neck (RS-CMA
 cost maps + RS-Fusion) -> head (RS-Transfer) -> one sigmoid logit per class name. The class names are data: they

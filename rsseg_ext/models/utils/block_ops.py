@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 def block_starts(length: int, block: int) -> Tuple[int, int, list]:
     """Block size and start offsets along one axis of ``length`` pixels.
 
-    Rule (spec §2.5, inferred): if ``length <= block`` one block of size ``length``; otherwise
+    Rule (inferred; see docs/methods/scsm.md): if ``length <= block`` one block of size ``length``; otherwise
     ``n = ceil(length / block)`` blocks with evenly spread starts ``round(i (length - block) / (n - 1))``, so every
     pixel is covered and neighbouring blocks overlap when ``length`` is not a multiple of ``block``.
 

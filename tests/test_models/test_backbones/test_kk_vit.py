@@ -1,4 +1,4 @@
-"""NKKViT (LoVLANet visual encoder): spec section 10 checks 1-10 and 17 at tiny widths."""
+"""NKKViT (LoVLANet visual encoder): paper Sec. 2.2 checked at tiny widths."""
 import math
 
 import open_clip

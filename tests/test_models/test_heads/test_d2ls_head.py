@@ -251,8 +251,8 @@ def _full_head(stages, legacy=False):
 
 
 @pytest.mark.parametrize('stages,legacy,params,gmacs', [
-    (3, False, 2_522_412, 13.1),  # spec §2.8: the real L = 3 model, unused SAM modules omitted
-    (1, True, 3_308_588, 8.7),  # spec §2.8: = Table 10's 3.3 M (L = 1, modules as in the released code)
+    (3, False, 2_522_412, 13.1),  # docs/methods/d2ls.md: the real L = 3 model, unused SAM modules omitted
+    (1, True, 3_308_588, 8.7),  # docs/methods/d2ls.md: = Table 10's 3.3 M (L = 1, modules as in the released code)
 ])
 def test_calibration_params_and_flops_512(stages, legacy, params, gmacs):
     head = _full_head(stages, legacy)
@@ -269,7 +269,7 @@ def test_extra_stage_params():
 
 
 class _TinyBackbone(torch.nn.Module):
-    """4 strided conv stages: strides 4/8/16/32, channels IN_CH (spec §10 stand-in)."""
+    """4 strided conv stages: strides 4/8/16/32, channels IN_CH (a tiny stand-in for ConvNeXt)."""
 
     def __init__(self):
         super().__init__()

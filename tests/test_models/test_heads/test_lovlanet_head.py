@@ -1,4 +1,4 @@
-"""LoVLANetHead + the tiny LoVLANet EncoderDecoder: spec section 10 checks 1, 11, 12, 14 and 16."""
+"""LoVLANetHead + the tiny LoVLANet EncoderDecoder: paper Sec. 2.2 (SFF, CMFA) at tiny widths."""
 import copy
 import math
 

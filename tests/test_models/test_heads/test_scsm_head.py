@@ -170,7 +170,7 @@ def test_loss_keys_and_toy_value():
     losses = model.loss(img, samples)
     assert {'decode.loss_ce', 'decode.acc_seg', 'decode.pre.loss_ce', 'decode.pre.acc_seg',
             'aux.loss_ce'} <= set(losses)
-    # all-zero logits on every head: L = (1 + 0.8 + 0.4) ln K (spec §3)
+    # all-zero logits on every head: L = (1 + 0.8 + 0.4) ln K (paper Sec. 4.4)
     for conv in (model.decode_head.conv_seg, model.decode_head.context.pre_cls[-1], model.auxiliary_head.conv_seg):
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.zeros_(conv.bias)

@@ -1,4 +1,4 @@
-"""SoftCrossEntropyLoss and MultiClassDiceLoss (D2LS spec §3.2-3.3, §10.11-12)."""
+"""SoftCrossEntropyLoss and MultiClassDiceLoss (D2LS paper Eqs. 2-4; the released code's CE and Dice)."""
 import math
 
 import torch

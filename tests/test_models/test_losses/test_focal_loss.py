@@ -63,7 +63,7 @@ def test_gamma_zero_equals_cross_entropy_exactly():
 
 @pytest.mark.parametrize('k,expected', [(7, 1.22541), (2, 0.08664)])
 def test_uniform_logits_reference_values(k, expected):
-    # FCtL spec §10 check 14: uniform logits, gamma=3 -> ((k-1)/k)^3 ln k
+    # FCtL's focal loss (paper Sec. 3.5): uniform logits, gamma=3 -> ((k-1)/k)^3 ln k
     loss = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=3.0))
     value = loss(torch.zeros(2, k, 4, 4), torch.randint(0, k, (2, 4, 4)))
     assert abs(value.item() - expected) < 1e-5

@@ -1,4 +1,4 @@
-"""VLAlignLoss (LoVLANet, spec section 3 / check 10.12)."""
+"""VLAlignLoss (LoVLANet, paper Sec. 2.2 alignment loss)."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Tiny RSKT-Seg (spec §10 sizes): random open_clip/DINO towers, CPU, no weights. Shared by the RSKT tests."""
+"""Tiny RSKT-Seg (tiny sizes): random open_clip/DINO towers, CPU, no weights. Shared by the RSKT tests."""
 import copy
 
 CLIP = dict(embed_dim=32, vision_cfg=dict(image_size=64, layers=3, width=64, head_width=32, patch_size=16),

@@ -1,4 +1,4 @@
-"""RSKTSeg end to end on a tiny random model (spec §10.1, 10.4, 10.13-15, 10.19): free vocabulary size, class-order
+"""RSKTSeg end to end on a tiny random model: free vocabulary size, class-order
 equivariance, the per-vocabulary text cache, vocabulary sources, slide inference, optimiser settings."""
 import os.path as osp
 
