@@ -92,7 +92,7 @@ ContextSpec = Union[float, int, str]
 
 def context_window(window: Tuple[int, int, int, int], spec: ContextSpec, height: int, width: int,
                    border: str = 'pad') -> Tuple[Tuple[int, int, int, int], Tuple[float, float, float, float]]:
-    """The context window of a patch and where the patch lies inside it (FCtL spec §2.1).
+    """The context window of a patch and where the patch lies inside it (FCtL paper Sec. 3.2).
 
     Args:
         window: the patch ``(y1, x1, y2, x2)`` in image pixels.
