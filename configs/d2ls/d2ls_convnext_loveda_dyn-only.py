@@ -1,4 +1,3 @@
-# Table 1 "L_dynamic only" (54.93): dynamic CE + Dice only (no static branch, no contrastive loss).
-_base_ = ['./d2ls_convnext_loveda.py']
-custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
-model = dict(decode_head=dict(use_static_branch=False, loss_contrast=None))
+# renamed (OpenMMLab naming); kept for one release:
+# ablations/d2ls_convnext-b_8xb1-16k_loveda-512x512_dyn-only.py
+_base_ = ['./ablations/d2ls_convnext-b_8xb1-16k_loveda-512x512_dyn-only.py']

@@ -21,6 +21,12 @@ DATASETS = {'loveda': 'LoveDA', 'uavid': 'UAVid', 'potsdam': 'Potsdam', 'vaihing
             'deepglobe': 'DeepGlobe', 'inria': 'Inria', 'gid': 'GID', 'dlrsd': 'DLRSD'}
 
 
+def _name_parts(config: str) -> list:
+    """The first word of each part of an OpenMMLab config name: ``d2ls_convnext-b_8xb1-16k_loveda-512x512.py`` ->
+    d2ls, convnext, 8xb1, loveda (the dataset part carries the crop after a dash)."""
+    return [part.split('-')[0] for part in osp.basename(config)[:-3].split('_')]
+
+
 @pytest.fixture(scope='module')
 def index():
     return load(INDEX)
@@ -57,7 +63,7 @@ def test_each_model_names_its_own_training_data(index):
     for m in index.models:
         data = m.metadata.data
         assert isinstance(data.get('Training Data'), str), f'{m.name}: no single Training Data'
-        token = [t for t in osp.basename(m.config)[:-3].split('_') if t in DATASETS]
+        token = [t for t in _name_parts(m.config) if t in DATASETS]
         assert [data['Training Data']] == [DATASETS[t] for t in token], (m.name, data['Training Data'])
         coll = collections[m.in_collection].metadata.data.get('Training Data', [])
         assert data['Training Data'] in coll, (m.name, coll)
@@ -69,6 +75,6 @@ def test_mim_search_by_dataset_finds_the_models_trained_on_it(index):
     assert set(df.loc['d2ls_convnext_loveda', ['crop_size']]) == {'(512,512)'}
     for token, name in (('loveda', 'LoveDA'), ('isaid', 'iSAID'), ('inria', 'Inria')):
         found = set(filter_by_training_datasets(df, [name.lower()]).index)
-        expected = {m.name for m in index.models if token in osp.basename(m.config)[:-3].split('_')}
+        expected = {m.name for m in index.models if token in _name_parts(m.config)}
         assert found == expected and found, (name, found, expected)
     assert 'd2ls_convnext_uavid' not in set(filter_by_training_datasets(df, ['loveda']).index)
