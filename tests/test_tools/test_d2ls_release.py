@@ -133,16 +133,18 @@ def test_release_loss_config_gives_the_release_loss():
         s = SegDataSample(gt_sem_seg=PixelData(data=t[None]))
         s.set_metainfo(dict(img_shape=(64, 96)))
         samples.append(s)
-    logits = (torch.randn(2, N, 64, 96) * 3, torch.randn(2, N, 64, 96) * 3, torch.randn(2, N, C))
+    logits = (torch.randn(2, N, 64, 96) * 3, torch.randn(2, N, 64, 96) * 3)  # dynamic, static
     expected = unetformer_loss(logits[0], logits[1], target)
     totals = {}
     for name in ('d2ls_convnext_loveda_release-loss.py', 'd2ls_convnext_loveda.py'):
         head_cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'd2ls', name)).model.decode_head
         head_cfg.update(in_channels=list(CH), channels=C, num_classes=N, num_heads=HEADS, query_ratio=R)
         head_cfg.loss_contrast = head_cfg.loss_contrast and dict(head_cfg.loss_contrast, gather_across_gpus=False)
-        losses = MODELS.build(head_cfg).loss_by_feat(logits, samples)
-        totals[name] = sum(v for k, v in losses.items() if k.startswith('loss'))
+        head = MODELS.build(head_cfg)
+        losses = head.loss_by_feat(logits, samples)  # the segmentation terms; the contrastive one is in head.loss
+        assert (head.loss_contrast is None) == name.startswith('d2ls_convnext_loveda_release')
+        totals[name] = sum(v for k, v in losses.items() if 'loss' in k)  # mmengine's parse_losses rule
         if name.startswith('d2ls_convnext_loveda_release'):
-            assert set(k for k in losses if k.startswith('loss')) == {'loss_ce', 'loss_dice', 'loss_ce_static'}
+            assert set(k for k in losses if 'loss' in k) == {'loss_ce', 'loss_dice', 'static.loss_ce_static'}
     torch.testing.assert_close(totals['d2ls_convnext_loveda_release-loss.py'], expected, rtol=1e-6, atol=1e-6)
     assert (totals['d2ls_convnext_loveda.py'] - expected).abs() > 1e-3

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
@@ -29,6 +28,7 @@ from mmseg.utils import ConfigType, SampleList
 from ..utils.cross_attention import CrossAttention
 from ..utils.layer_norm_2d import LayerNorm2d
 from ..utils.random_fourier_pe import RandomFourierPE
+from .aux_logits_mixin import AuxLogitsLossMixin
 
 DICT_MODES = ('dynamic', 'static', 'uniform', 'ones', 'zeros')
 
@@ -177,7 +177,7 @@ class HyperMLP(nn.Sequential):
 
 
 @MODELS.register_module()
-class D2LSHead(BaseDecodeHead):
+class D2LSHead(AuxLogitsLossMixin, BaseDecodeHead):
     """D2LS head (paper §3, Eqs. 9-16) on a 4-level pyramid (strides 4, 8, 16, 32).
 
     Args:
@@ -201,7 +201,8 @@ class D2LSHead(BaseDecodeHead):
             (A = 1/r, the other reading of "w/o modulator"), ``'ones'``/``'zeros'`` (constant dictionaries).
         contrast_on: ``'d0'`` (released code) or ``'dl'`` (after the interactor) for the contrastive loss.
         loss_decode: losses on the dynamic logits (default label-smoothed CE + multiclass Dice, weight 1).
-        loss_static: losses on the static-branch logits (default CE + Dice, weight 0.4 each).
+        loss_static: losses on the static-branch logits (default CE + Dice, weight 0.4 each), reported as
+            ``static.<loss_name>`` (+ ``static.acc_seg``); ``None`` drops the static branch.
         loss_contrast: dictionary contrastive loss (Eqs. 5-8); ``None`` disables it.
         legacy_sam_blocks: also build the released code's unused self-attention/MLP modules.
         last_line: the released code's ``Decoder(last_line=True)`` variant, a dictionary-free baseline:
@@ -209,10 +210,11 @@ class D2LSHead(BaseDecodeHead):
             features, then a 1x1 classifier ``conv_seg``); no dictionary, interactor, static branch or
             contrastive loss (the release builds those modules but never runs them).
 
-    Forward:
-        training: ``(logits_dynamic, logits_static or None, dictionary_for_contrast)``;
+    Forward (mmseg's multi-output idiom, as ``DDRHead``/``KernelUpdateHead``):
+        training: ``(logits_dynamic, logits_static)``, or ``(logits_dynamic, )`` without the static branch;
         eval: ``logits_dynamic`` only (the static branch is not computed). Logits are (B, N, 4h, 4w), i.e. the
-        input resolution for a stride-4 first level.
+        input resolution for a stride-4 first level. ``loss`` also applies the contrastive loss to the dictionary,
+        which is no output of ``forward``.
     """
 
     def __init__(self,
@@ -269,8 +271,8 @@ class D2LSHead(BaseDecodeHead):
         self.num_tokens = num_tokens or num_classes
         self.query_ratio = query_ratio
         self.use_interactor = use_interactor
-        # with a static dictionary the "static branch" would be the dynamic one again
-        self.use_static_branch = use_static_branch and dict_mode != 'static' and decoder
+        # with a static dictionary the "static branch" would be the dynamic one again; unsupervised it is useless
+        self.use_static_branch = use_static_branch and dict_mode != 'static' and decoder and loss_static is not None
         self.contrast_on = contrast_on
         c = channels
 
@@ -290,17 +292,13 @@ class D2LSHead(BaseDecodeHead):
         if last_line:  # [C]'s output_head: a 1x1 conv on the upsampled C'/16 channels
             self.conv_seg = nn.Conv2d(c // 16, num_classes, 1)
 
-        self.loss_static = self._build_losses(loss_static) if self.use_static_branch else None
+        if self.use_static_branch:
+            self._add_aux_logits('loss_static', loss_static, prefix='static')
+        else:
+            self.loss_static = None
         # a constant or batch-independent dictionary has nothing to contrast
         self.loss_contrast = (MODELS.build(loss_contrast)
                               if loss_contrast is not None and dict_mode == 'dynamic' and decoder else None)
-
-    @staticmethod
-    def _build_losses(cfg) -> Optional[nn.ModuleList]:
-        if cfg is None:
-            return None
-        cfgs = [cfg] if isinstance(cfg, dict) else list(cfg)
-        return nn.ModuleList(MODELS.build(c) for c in cfgs)
 
     # ------------------------------------------------------------------ dictionary (Eqs. 11-14)
     def dynamic_dictionary(self, f4: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
@@ -334,58 +332,37 @@ class D2LSHead(BaseDecodeHead):
             hq = self.token_to_class(hq.transpose(1, 2)).transpose(1, 2)
         return torch.einsum('bnc,bchw->bnhw', hq, u), q  # Eq. 16
 
-    def _forward(self, inputs: List[Tensor], with_static: bool) -> Tuple[Tensor, Optional[Tensor], Tensor]:
+    def _forward(self, inputs: List[Tensor], with_static: bool) -> Tuple[Tuple[Tensor, ...], Optional[Tensor]]:
+        """``((logits_dynamic[, logits_static]), dictionary for the contrastive loss or None)``."""
         feats = self._transform_inputs(inputs)
         e0 = self.aggregator(feats)  # (B, C', h, w), Eqs. 9-10
         if self.last_line:
-            return self.conv_seg(self.upsampler(e0)), None, None
+            return (self.conv_seg(self.upsampler(e0)), ), None
         pe = self.pe(e0.shape[-2:]).to(e0.dtype)  # (1, C', h, w)
         d0, _ = self.dynamic_dictionary(feats[-1])
         logits, d_l = self.decode(e0, pe, d0)
-        logits_static = None
+        outs = (logits, )
         if with_static:  # same decoder weights, static dictionary D_s as T0
             ds = self.static_dict.weight.unsqueeze(0).expand(e0.shape[0], -1, -1)
-            logits_static, _ = self.decode(e0, pe, ds)
-        return logits, logits_static, (d0 if self.contrast_on == 'd0' else d_l)
+            outs += (self.decode(e0, pe, ds)[0], )
+        return outs, (d0 if self.contrast_on == 'd0' else d_l)
 
-    def forward(self, inputs: List[Tensor]) -> Union[Tensor, Tuple[Tensor, Optional[Tensor], Tensor]]:
-        """Training: ``(logits_dyn, logits_static | None, dictionary)``; eval: ``logits_dyn`` (B, N, H, W)."""
+    def forward(self, inputs: List[Tensor]) -> Union[Tensor, Tuple[Tensor, ...]]:
+        """Training: ``(logits_dynamic[, logits_static])``; eval: ``logits_dynamic``, each (B, N, H, W)."""
         if self.training:
-            return self._forward(inputs, with_static=self.use_static_branch)
-        return self._forward(inputs, with_static=False)[0]
-
-    def predict(self, inputs: Tuple[Tensor], batch_img_metas: List[dict], test_cfg: ConfigType) -> Tensor:
-        """Dynamic branch only, whatever the module's train/eval mode."""
-        logits = self._forward(list(inputs), with_static=False)[0]
-        return self.predict_by_feat(logits, batch_img_metas)
+            return self._forward(inputs, with_static=self.use_static_branch)[0]
+        return self._forward(inputs, with_static=False)[0][0]
 
     # ------------------------------------------------------------------ losses (Eqs. 2-8)
-    def _seg_losses(self, logits: Tensor, seg_label: Tensor, losses: nn.ModuleList) -> Dict[str, Tensor]:
-        if logits.shape[-2:] != seg_label.shape[-2:]:  # normally equal: the head predicts at input size
-            logits = resize(logits, size=seg_label.shape[-2:], mode='bilinear', align_corners=self.align_corners)
-        out: Dict[str, Tensor] = {}
-        for loss in losses:
-            val = loss(logits, seg_label, weight=None, ignore_index=self.ignore_index)
-            out[loss.loss_name] = out[loss.loss_name] + val if loss.loss_name in out else val
-        return out
-
-    def loss_by_feat(self, seg_logits: Union[Tensor, Tuple], batch_data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList, train_cfg: ConfigType) -> Dict[str, Tensor]:
         """L = L_dynamic(CE + Dice + Con) + 0.4 L_static(CE + Dice) (Eqs. 2-4; weights live in the loss configs).
 
-        Keys: the dynamic losses' names (``loss_ce``, ``loss_dice``), ``acc_seg``, the static ones
-        (``loss_ce_static``, ``loss_dice_static``) and ``loss_dict_con``.
+        The segmentation losses are ``loss_by_feat`` (:class:`AuxLogitsLossMixin`): the dynamic losses' names
+        (``loss_ce``, ``loss_dice``) and ``acc_seg``, the static ones prefixed ``static.``. The contrastive loss
+        (Eqs. 5-8, ``loss_dict_con``) needs the dictionary, which ``forward`` does not return.
         """
-        if not isinstance(seg_logits, tuple):
-            seg_logits = (seg_logits, None, None)
-        logits, logits_static, dictionary = seg_logits
-        seg_label = self._stack_batch_gt(batch_data_samples).squeeze(1)
-        losses = self._seg_losses(logits, seg_label, self.loss_decode)
-        losses['acc_seg'] = accuracy(
-            resize(logits, size=seg_label.shape[-2:], mode='bilinear', align_corners=self.align_corners)
-            if logits.shape[-2:] != seg_label.shape[-2:] else logits,
-            seg_label, ignore_index=self.ignore_index)
-        if logits_static is not None and self.loss_static is not None:
-            losses.update(self._seg_losses(logits_static, seg_label, self.loss_static))
-        if self.loss_contrast is not None and dictionary is not None:
+        seg_logits, dictionary = self._forward(list(inputs), with_static=self.use_static_branch)
+        losses = self.loss_by_feat(seg_logits, batch_data_samples)
+        if self.loss_contrast is not None:
             losses[self.loss_contrast.loss_name] = self.loss_contrast(dictionary)
         return losses

@@ -18,7 +18,7 @@ from mmseg.utils import ConfigType
 from ..utils.block_ops import BlockPartition
 from ..utils.scene_coupling_attention import SceneCouplingAttention
 from ..utils.semantic_mask import SemanticMaskGenerator
-from .pre_logits_mixin import PreLogitsLossMixin
+from .aux_logits_mixin import AuxLogitsLossMixin
 
 KEY_SOURCES = ('local_mask', 'global_mask', 'feature')
 VALUE_SOURCES = ('global_mask', 'feature')
@@ -99,7 +99,7 @@ class SCSMContext(nn.Module):
 
 
 @MODELS.register_module()
-class SCSMHead(PreLogitsLossMixin, BaseDecodeHead):
+class SCSMHead(AuxLogitsLossMixin, BaseDecodeHead):
     """Scene Coupling Semantic Mask head (SCSM).
 
     ``inputs[in_index] (B, in_channels, h, w)`` -> ``(seg_logits, pre_logits)``, both ``(B, K, h, w)``:
@@ -164,7 +164,7 @@ class SCSMHead(PreLogitsLossMixin, BaseDecodeHead):
             use_dct=use_dct, num_freqs=num_freqs, dct_reduction=dct_reduction, dct_position=dct_position,
             pos_encoding=pos_encoding, rope_base=rope_base, num_heads=num_heads,
             query_num_convs=query_num_convs, key_num_convs=key_num_convs, value_num_convs=value_num_convs)
-        self._build_pre_losses(pre_loss_decode)
+        self._add_aux_logits('pre_loss_decode', pre_loss_decode, prefix='pre')
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         """``inputs``: backbone levels -> ``(seg_logits, pre_logits)``, each ``(B, K, h, w)``."""

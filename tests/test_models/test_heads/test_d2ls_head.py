@@ -68,8 +68,12 @@ def test_shapes():
         out = head(x)
     assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 64, 64)
     head.train()
-    dyn, sta, d = head(x)
-    assert dyn.shape == sta.shape == (2, 3, 64, 64) and d.shape == (2, 3, 32)
+    dyn, sta = head(x)  # logits only, a tuple in training (mmseg's multi-output idiom)
+    assert dyn.shape == sta.shape == (2, 3, 64, 64)
+    (dyn2, _), d = head._forward(x, with_static=True)
+    assert d.shape == (2, 3, 32) and torch.equal(dyn2, dyn)
+    out = tiny_head(use_static_branch=False).train()(x)
+    assert isinstance(out, tuple) and len(out) == 1 and out[0].shape == (2, 3, 64, 64)
 
 
 def test_modulator_weights_and_einsum_match_grouped_conv():
@@ -196,8 +200,8 @@ def test_pixel_shuffle_upsampler():
 def test_loss_keys_and_every_parameter_gets_gradient():
     head = tiny_head().train()
     losses = head.loss(feats(), samples(), train_cfg=dict())
-    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_ce_static', 'loss_dice_static', 'loss_dict_con',
-                           'acc_seg'}
+    assert set(losses) == {'loss_ce', 'loss_dice', 'static.loss_ce_static', 'static.loss_dice_static',
+                           'loss_dict_con', 'acc_seg', 'static.acc_seg'}
     assert losses['loss_dict_con'] > 0
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     missing = [n for n, p in head.named_parameters() if p.grad is None]
@@ -205,9 +209,12 @@ def test_loss_keys_and_every_parameter_gets_gradient():
     # [C]'s loss variant: static branch with CE only; no contrastive loss
     head = tiny_head(loss_static=dict(type='SoftCrossEntropyLoss', loss_weight=0.4, loss_name='loss_ce_static'),
                      loss_contrast=None)
-    assert set(head.loss(feats(), samples(), dict())) == {'loss_ce', 'loss_dice', 'loss_ce_static', 'acc_seg'}
-    head = tiny_head(use_static_branch=False)
-    assert 'loss_ce_static' not in head.loss(feats(), samples(), dict())
+    assert set(head.loss(feats(), samples(), dict())) == {'loss_ce', 'loss_dice', 'static.loss_ce_static',
+                                                          'acc_seg', 'static.acc_seg'}
+    for off in (dict(use_static_branch=False), dict(loss_static=None)):
+        head = tiny_head(**off)
+        assert not head.use_static_branch and head.loss_static is None
+        assert set(head.loss(feats(), samples(), dict())) == {'loss_ce', 'loss_dice', 'loss_dict_con', 'acc_seg'}
 
 
 def test_eval_path_runs_dynamic_branch_only():
@@ -305,7 +312,7 @@ def test_overfits_a_tiny_synthetic_set(use_interactor):
     losses_seen = []
     for _ in range(50):
         losses = head.loss(bb(x), data, dict())
-        loss = sum(v for k, v in losses.items() if k.startswith('loss_') and k != 'loss_dict_con')
+        loss = sum(v for k, v in losses.items() if 'loss' in k and k != 'loss_dict_con')  # mmengine's rule
         opt.zero_grad()
         (loss + losses['loss_dict_con']).backward()
         opt.step()
