@@ -1,4 +1,4 @@
-"""Segmentor-level slide mode on the scene engine (``rsseg_ext.apis.scene_inferencer.blend_slide``).
+"""Segmentor-level slide mode on the strip blender (:func:`rsseg_ext.models.utils.blending.blend_slide`).
 
 ``test_cfg=dict(mode='slide', crop_size=(h, w), stride=(sh, sw), batch_windows=N[, blend='mean'|'gaussian'])``:
 
@@ -20,7 +20,7 @@ from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from rsseg_ext.apis.scene_inferencer import blend_slide
+from rsseg_ext.models.utils.blending import blend_slide
 
 __all__ = ['BatchedSlideMixin', 'BatchedSlideEncoderDecoder', 'BatchedSlideCascadeEncoderDecoder',
            'use_batched_slide', 'BATCHED_SLIDE_TYPES']

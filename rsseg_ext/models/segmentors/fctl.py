@@ -12,7 +12,7 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 
-from rsseg_ext.apis.scene_inferencer import StripBlender
+from rsseg_ext.models.utils.blending import blend_windows
 from rsseg_ext.utils.context_crops import context_crops, crop_padded, resize_aa
 from rsseg_ext.utils.grid import context_window, slide_grid, uhr_grid
 
@@ -50,9 +50,9 @@ class MultiContextEncoderDecoder(EncoderDecoder):
     metas (``ctx_boxes``, ``(n_ctx, 4)``). At test time (``test_cfg.mode='uhr'``) the input is the whole normalised
     image ``(1, 3, H, W)``: it is cut into the GLNet patch grid (:func:`rsseg_ext.utils.grid.uhr_grid`), the
     contexts are cut from the image (zero = raw 0 past the border) and resized with the training resampler, the
-    ``'global'`` context's features are computed once per image, and the patch logits are summed into the
-    scene engine's :class:`~rsseg_ext.apis.scene_inferencer.StripBlender` (mean blend: sum / count, the argmax of
-    the paper's plain sum).
+    ``'global'`` context's features are computed once per image, and the patch logits are blended by
+    :func:`~rsseg_ext.models.utils.blending.blend_windows` (mean blend: sum / count, the argmax of the paper's
+    plain sum), the loop of the segmentors' slide mode and the scene engine.
 
     Args:
         backbone: the patch backbone (e.g. ``mmpretrain.VGG`` depth 16 with out_indices (2, 3, 4), or mmseg's
@@ -321,8 +321,8 @@ class MultiContextEncoderDecoder(EncoderDecoder):
         return torch.stack(outs)
 
     def scene_window_logits(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
-        """The scene engine's window forward (:class:`~rsseg_ext.apis.SceneInferencer`): each window of a scene
-        is one FCtL image -- its patch grid, its medium contexts and its global context are taken inside the
+        """The window forward of the scene engine (``SceneInferencer``, ``tools/infer_scene.py``): each window of
+        a scene is one FCtL image -- its patch grid, its medium contexts and its global context are taken inside the
         window (raw 0 past the window border, as past an image border in training). Set the window to the image
         size the model was trained on (``test_cfg.scene_window``: DeepGlobe 2448, Inria 5000) so the contexts
         cover what they covered in training; overlapping windows are blended by the engine.
@@ -352,19 +352,13 @@ class MultiContextEncoderDecoder(EncoderDecoder):
                 if s == 'global':  # identical for every patch of the image: once per image
                     ctx_feats[j] = self.context_features(j, resize_aa(img[None], p))
         specs = [None if j in ctx_feats else s for j, s in enumerate(self.ctx_specs)]
-        blender, rows = None, []
-        for k in range(0, len(grid), sub):
-            wins = grid[k:k + sub]
+
+        def window_logits(wins):
             patches = torch.stack([crop_padded(img, win, pad) for win in wins])
             crops, boxes = self._context_inputs(img, wins, specs, p, pad)
-            logits = self.forward_patches(patches, crops, boxes, ctx_feats)
-            if blender is None:
-                blender = StripBlender(hp, wp, logits.shape[1], p, 'mean', img.device, torch.float32)
-            rows += [r for _, r in blender.add_batch(wins, logits)]
-        rel = blender.finish()
-        if rel is not None:
-            rows.append(rel[1])
-        out = torch.cat(rows, dim=1)
+            return self.forward_patches(patches, crops, boxes, ctx_feats)
+
+        out = blend_windows(window_logits, grid, hp, wp, sub, 'mean', img.device, torch.float32)
         if cfg.get('merge', 'mean') == 'sum':  # the release's patch2global: plain sum (mean x overlap count)
             count = torch.zeros((hp, wp), device=out.device, dtype=out.dtype)
             for y1, x1, y2, x2 in grid:
