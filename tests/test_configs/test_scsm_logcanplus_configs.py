@@ -15,8 +15,10 @@ from mmseg.utils import register_all_modules
 from conftest import REPO_ROOT
 
 register_all_modules(init_default_scope=True)
-CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'scsm', '*.py')) +
-                 glob.glob(osp.join(REPO_ROOT, 'configs', 'logcanplus', '*.py')))
+# the renamed paths' thin children ('kept for one release') are checked in test_renamed_configs.py
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', 'scsm', '*.py')) +
+                 glob.glob(osp.join(REPO_ROOT, 'configs', 'logcanplus', '*.py'))
+                 if 'kept for one release' not in open(p).read())
 TINY_WIDTHS = [16, 32, 64, 128]  # ResNetV1c-18 with base_channels=16
 
 
@@ -83,7 +85,8 @@ def test_config_builds_and_runs(path):
     assert out[0].seg_logits.data.shape == (k, 64, 64)
 
 
-ABLATIONS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'scsm', 'ablations', '*.py')))
+ABLATIONS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', 'scsm', 'ablations', '*.py'))
+                   if 'kept for one release' not in open(p).read())
 
 
 @pytest.mark.parametrize('path', ABLATIONS, ids=[osp.basename(p)[:-3] for p in ABLATIONS])
@@ -93,7 +96,7 @@ def test_ablation_config_switches(path):
     head_cfg = cfg.model.decode_head
     _bn(head_cfg)
     head = MODELS.build(head_cfg)
-    name = osp.basename(path)[len('scsm_r50-d8_loveda_'):-3]
+    name = osp.basename(path)[len('scsm_r50-d8_8xb2-80k_loveda-512x512_'):-3]
     att = head.context.attention
     if name.startswith('freq'):
         assert att.dct.num_freqs == int(name[4:])

@@ -1,4 +1,3 @@
-# SCSM ablation on LoveDA, Table 9: no positional encoding in SCA.
-_base_ = ['../scsm_r50-d8_loveda.py']
-custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
-model = dict(decode_head=dict(pos_encoding='none'))
+# renamed (OpenMMLab naming); kept for one release:
+# scsm_r50-d8_8xb2-80k_loveda-512x512_pe-none.py
+_base_ = ['./scsm_r50-d8_8xb2-80k_loveda-512x512_pe-none.py']

@@ -1,4 +1,3 @@
-# SCSM ablation on LoveDA, Table 8: Base+SMG(G+G)+SCA, key = value = global mask.
-_base_ = ['../scsm_r50-d8_loveda.py']
-custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
-model = dict(decode_head=dict(key_source='global_mask'))
+# renamed (OpenMMLab naming); kept for one release:
+# scsm_r50-d8_8xb2-80k_loveda-512x512_smg-gg.py
+_base_ = ['./scsm_r50-d8_8xb2-80k_loveda-512x512_smg-gg.py']

@@ -1,0 +1,4 @@
+# SCSM ablation on LoveDA, Table 6: identical x / y rotation angles.
+_base_ = ['../scsm_r50-d8_8xb2-80k_loveda-512x512.py']
+custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
+model = dict(decode_head=dict(pos_encoding='rope_identical'))
