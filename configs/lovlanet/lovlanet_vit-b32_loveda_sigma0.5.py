@@ -1,3 +1,3 @@
-# Table 4 sigma ablation (LoveDA val): Gaussian prior width sigma = 0.5 tokens (default 2.0 = 69.77 mIoU).
-_base_ = './lovlanet_vit-b32_loveda.py'
-model = dict(backbone=dict(sigma=0.5))
+# renamed (OpenMMLab naming); kept for one release:
+# ablations/lovlanet_vit-b32_1xb2-76k_loveda-512x512_sigma0.5.py
+_base_ = ['./ablations/lovlanet_vit-b32_1xb2-76k_loveda-512x512_sigma0.5.py']

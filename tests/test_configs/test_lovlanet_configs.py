@@ -12,7 +12,9 @@ import rsseg_ext  # noqa: F401
 from conftest import REPO_ROOT
 from mmseg.registry import DATASETS, TRANSFORMS
 
-CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'lovlanet', '**', '*.py'), recursive=True))
+# the renamed paths' thin children ('kept for one release') are checked in test_renamed_configs.py
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', 'lovlanet', '**', '*.py'), recursive=True)
+                 if 'kept for one release' not in open(p).read())
 FLAGS = {'baseline': (False, False, False), 'kk': (True, False, False), 'gauss': (False, True, False),
          'rmlp': (False, False, True), 'kk-gauss': (True, True, False), 'kk-rmlp': (True, False, True),
          'gauss-rmlp': (False, True, True)}

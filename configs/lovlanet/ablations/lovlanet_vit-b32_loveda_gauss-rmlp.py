@@ -1,3 +1,3 @@
-# Table 3 component ablation (LoveDA val): key_key=False, gaussian_prior=True, reduce_last_mlp=True (full model: all True).
-_base_ = '../lovlanet_vit-b32_loveda.py'
-model = dict(backbone=dict(key_key=False, gaussian_prior=True, reduce_last_mlp=True))
+# renamed (OpenMMLab naming); kept for one release:
+# lovlanet_vit-b32_1xb2-76k_loveda-512x512_gauss-rmlp.py
+_base_ = ['./lovlanet_vit-b32_1xb2-76k_loveda-512x512_gauss-rmlp.py']
