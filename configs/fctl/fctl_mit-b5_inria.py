@@ -1,6 +1,3 @@
-# FCtL, SegFormer MiT-B5, Inria Aerial (paper Table 2: 78.7 building IoU).
-_base_ = ['./fctl_mit-b2_inria.py']
-mit_ckpt = 'checkpoints/mit_b5_20220624-658746d9.pth'
-mit_url = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b5_20220624-658746d9.pth'
-model = dict(backbone=dict(num_layers=[3, 6, 40, 3],
-                           init_cfg=dict(type='LocalPretrained', checkpoint=mit_ckpt, source=mit_url)))
+# renamed (OpenMMLab naming); kept for one release:
+# fctl_mit-b5_4xb6-32k_inria-508x508.py
+_base_ = ['./fctl_mit-b5_4xb6-32k_inria-508x508.py']

@@ -16,7 +16,9 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from rsseg_ext.models.utils.weight_loading import WeightsNotFoundError
 
-FCTL_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'fctl', '**', '*.py'), recursive=True))
+# the renamed paths' thin children ('kept for one release') are checked in test_renamed_configs.py
+FCTL_CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', 'fctl', '**', '*.py'), recursive=True)
+                      if 'kept for one release' not in open(p).read())
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +30,8 @@ def _scope():
 
 def test_all_six_method_configs_exist():
     names = {osp.basename(p) for p in FCTL_CONFIGS}
-    assert {f'fctl_{b}_{d}.py' for b in ('vgg16', 'mit-b2', 'mit-b5') for d in ('deepglobe', 'inria')} <= names
+    iters = {'deepglobe': '34k', 'inria': '32k'}
+    assert {f'fctl_{b}_4xb6-{iters[d]}_{d}-508x508.py' for b in ('vgg16', 'mit-b2', 'mit-b5') for d in iters} <= names
 
 
 @pytest.mark.parametrize('path', FCTL_CONFIGS, ids=lambda p: osp.relpath(p, osp.join(REPO_ROOT, 'configs')))

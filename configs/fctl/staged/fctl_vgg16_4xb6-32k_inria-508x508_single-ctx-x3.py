@@ -1,0 +1,13 @@
+# Staged protocol, stage 3 ("B15"): as stage 2 with the large context (lam = 3).
+_base_ = ['./fctl_vgg16_4xb6-32k_inria-508x508_single-ctx-x2.py']
+contexts = (1.0, 3.0)
+model = dict(contexts=contexts)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomRotate90', prob=0.5),
+    dict(type='GenerateMultiContextPatch', patch_size=508, contexts=contexts),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})
+]
+train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
