@@ -1,7 +1,3 @@
-# RSKT-Seg vit-l14_dlrsd, release-compatible mode: the config tools/model_converters/rsktseg2mmseg.py picks for the
-# authors' released checkpoint. As the release code does, the DINO position table is resized by a scale factor
-# (not to the target size) and inputs are zero-padded to a multiple of 32 and never cropped back
-# (docs/methods/rskt_seg.md, "Release weights"). Train from scratch with the paper-faithful rskt-seg_vit-l14_dlrsd.py.
-_base_ = ['./rskt-seg_vit-l14_dlrsd.py']
-custom_imports = dict(imports=['rsseg_ext'], allow_failed_imports=False)
-model = dict(dino=dict(pos_embed_resize='scale_factor'), test_cfg=dict(release_pad_divisor=32))
+# renamed (OpenMMLab naming); kept for one release:
+# rskt-seg-release_vit-l14_4xb2-30k_dlrsd-384x384.py
+_base_ = ['./rskt-seg-release_vit-l14_4xb2-30k_dlrsd-384x384.py']
