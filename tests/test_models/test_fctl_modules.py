@@ -1,4 +1,4 @@
-"""FCtL building blocks against the spec's CPU sanity checks (§10 checks 3, 5-11): LCC/GPE, MCF, LFI, ALE, the
+"""FCtL building blocks (FCtL paper Secs. 3.3-3.4) on CPU: LCC/GPE, MCF, LFI, ALE, the
 box crop and the fusion neck."""
 import pytest
 import torch

@@ -1,5 +1,5 @@
 """LoVLANet end to end on CPU: the LoveDA config with tiny widths trains on the synthetic tiles (both losses fall),
-validates with the dataset's vocabulary, and its parameter count at full size matches the spec (section 7.4)."""
+validates with the dataset's vocabulary, and its parameter count at full size matches docs/methods/lovlanet.md."""
 import contextlib
 import io
 import json
@@ -89,4 +89,4 @@ def test_parameter_count_matches_spec_calibration():
     line = next(ln for ln in out.getvalue().splitlines() if ln.startswith('params:'))
     params = float(line.split()[1])
     assert params == pytest.approx(155.16, rel=0.02)  # paper Table 6, "Full"
-    assert params == pytest.approx(153.19, abs=0.02)  # spec 2.4: the reconstruction's own figure
+    assert params == pytest.approx(153.19, abs=0.02)  # the reconstruction's own figure (docs/methods/lovlanet.md)

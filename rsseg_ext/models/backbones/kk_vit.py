@@ -70,7 +70,7 @@ class NKKAttention(nn.Module):
         dim: token width C.
         num_heads: heads; per-head dim d = C / num_heads, logits scaled by 1/sqrt(d).
         key_key: logits ``K K^T`` (query projection deleted: ``kv`` is a C -> 2C linear); else ``Q K^T`` (``qkv``).
-        gaussian_prior: add G (unscaled, after the 1/sqrt(d) scaling, same for all heads; spec 2.2 / 9 #20).
+        gaussian_prior: add G (unscaled, after the 1/sqrt(d) scaling, same for all heads; Sec. 2.2, order inferred).
         sigma: Gaussian width in tokens.
         qkv_bias: bias of the input projection.
         use_sdpa: fused ``F.scaled_dot_product_attention`` (query := key, G as float mask); the manual path is kept

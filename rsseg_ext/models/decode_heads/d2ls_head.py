@@ -1,6 +1,6 @@
 """D2LS decode head: dynamic dictionary learning (Zou et al., "Dynamic Dictionary Learning for Remote Sensing
 Image Segmentation", ICCV 2025). Implements the released code's form of the paper's Eqs. 9-16; see
-``docs/methods/d2ls.md`` and the implementation spec for where paper and code differ.
+``docs/methods/d2ls.md`` ("Open points and the choices taken") for where paper and code differ.
 
 Pipeline (N classes = dictionary entries, C' = ``channels``, r = ``query_ratio``, L = ``num_stages``)::
 

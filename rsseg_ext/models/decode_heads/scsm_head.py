@@ -1,7 +1,7 @@
 """SCSM decode head: Semantic Mask Generation + Scene-Coupling Attention on overlapping blocks.
 
 X. Ma et al., "A Novel Scene Coupling Semantic Mask Network for Remote Sensing Image Segmentation", ISPRS J. 2025
-(arXiv:2501.13130). The authors released no SCSM code; this follows the reconstruction in the project spec
+(arXiv:2501.13130). The authors released no SCSM code; this is a reconstruction from the paper
 (docs/methods/scsm.md lists every inferred choice and the argument that switches it).
 """
 from typing import List, Optional, Sequence, Tuple, Union

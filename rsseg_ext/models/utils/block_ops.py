@@ -24,7 +24,7 @@ def block_starts(length: int, block: int) -> Tuple[int, int, list]:
     if length <= block:
         return length, 1, [0]
     n = math.ceil(length / block)
-    # round-half-up (not Python's banker's rounding) so that 64/21 gives 0, 14, 29, 43 as in the spec
+    # round-half-up (not Python's banker's rounding) so that 64/21 gives 0, 14, 29, 43 (inferred; docs/methods/scsm.md)
     starts = [int(math.floor(i * (length - block) / (n - 1) + 0.5)) for i in range(n)]
     return block, n, starts
 

@@ -114,7 +114,7 @@ def test_ablation_flags_and_layers():
 
 
 def test_parameter_deltas_vit_b32():
-    """Spec 10.9 / 7.4 on the real ViT-B/32 (pos grid 32x32, no CLS)."""
+    """Parameter deltas (docs/methods/lovlanet.md, Size and compute) on the real ViT-B/32 (pos grid 32x32, no CLS)."""
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     base = n(NKKViT(img_size=1024, key_key=False, gaussian_prior=False, reduce_last_mlp=False))
     assert base == 88_202_496

@@ -1,4 +1,4 @@
-"""D2LSHead: the spec's §10 CPU sanity checks at tiny widths, ablation switches, loss keys and the §2.8
+"""D2LSHead: CPU sanity checks at tiny widths (paper Eqs. 9-16), ablation switches, loss keys and the
 parameter/FLOP calibration of the full-size head."""
 import copy
 import math

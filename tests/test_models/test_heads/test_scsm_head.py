@@ -1,4 +1,4 @@
-"""SCSMHead: the spec's §10 CPU sanity checks (shapes, reduction to vanilla attention, SMG, losses, gradient flow,
+"""SCSMHead: CPU sanity checks (shapes, reduction to vanilla attention, SMG, losses, gradient flow,
 determinism) and the Table 7 complexity calibration."""
 import math
 import re
@@ -212,7 +212,7 @@ def test_predict_and_determinism():
 
 def test_table7_complexity(repo_root, capsys, monkeypatch):
     """Table 7: the context module (SMG + SCA, bottleneck and fusion included) on 1x2048x128x128 has 2.4 M params /
-    40.5 GFLOPs (MACs). With the spec's recommended reading (C=128, d=64, P=21, M=16, K=7, 1x1 fusion) we count
+    40.5 GFLOPs (MACs). With our reading (docs/methods/scsm.md: C=128, d=64, P=21, M=16, K=7, 1x1 fusion) we count
     2.445 M / 41.5 G (+1.9 % / +2.5 %); a 3x3 fusion would give ~2.71 M / ~45.8 G, outside the 5 % band."""
     argv = ['get_complexity.py', f'{repo_root}/configs/scsm/scsm_r50-d8_loveda.py', '--part', 'decode_head.context',
             '--input-shape', '1', '2048', '128', '128']

@@ -1,4 +1,4 @@
-"""SoftmaxFocalLoss: cross entropy at gamma=0, the FCtL spec's reference values, and mmseg decode-head wiring."""
+"""SoftmaxFocalLoss: cross entropy at gamma=0, FCtL reference values, and mmseg decode-head wiring."""
 import math
 
 import pytest

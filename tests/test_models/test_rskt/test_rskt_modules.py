@@ -1,4 +1,4 @@
-"""RSKT-Seg building blocks: the spec's §10 CPU checks that need no segmentor (rotation alignment, cosine cost,
+"""RSKT-Seg building blocks: CPU checks that need no segmentor (rotation alignment, cosine cost,
 RS-Fusion attention, BCE values, q/v split, dense last block, position embeddings, DINO checkpoint loading,
 parameter counts of the new modules)."""
 import argparse

@@ -1,4 +1,4 @@
-"""Overlapping block split / restore (SCSM Split operator): the spec's §10 check 9."""
+"""Overlapping block split / restore (SCSM Split operator)."""
 import pytest
 import torch
 

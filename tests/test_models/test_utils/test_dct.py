@@ -1,4 +1,4 @@
-"""DCT channel attention (SCSM Eqs. 19-25, FcaNet): the spec's §10 checks 5-6."""
+"""DCT channel attention (SCSM Eqs. 19-25, FcaNet)."""
 import pytest
 import torch
 

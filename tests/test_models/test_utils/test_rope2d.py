@@ -1,4 +1,4 @@
-"""ROPE+ (SCSM Eqs. 11-17): the spec's §10 checks 2-4."""
+"""ROPE+ (SCSM Eqs. 11-17)."""
 import pytest
 import torch
 
