@@ -14,7 +14,7 @@ counts against the official ones; only nothing usable is an error. Output: ``img
 Presets:
   frames   (default) whole frames, untouched geometry: what the test server scores and what slide inference
            should see.
-  authors  the D2LS/GeoSeg tiling (``uavid_patch_split.py`` per the D2LS spec): pad bottom-right to 3072x4096
+  authors  the D2LS/GeoSeg tiling (GeoSeg's ``uavid_patch_split.py``, used by D2LS): pad bottom-right to 3072x4096
            (image 0, label 255), keep the bottom-right 2048x4096 region, cut 1024 tiles at stride 1024 (8 per
            frame). The top rows of each frame are not used by this protocol.
 Official counts (frames): train 200 (20 sequences), val 70 (7), test 150 (15).
