@@ -96,7 +96,7 @@ def worker(args):
     import numpy as np
     import rasterio
     import torch
-    from rsseg_ext.apis.scene_inferencer import SceneInferencer
+    from rsseg_ext.apis import SceneInferencer
     warnings.filterwarnings('ignore')
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -194,7 +194,7 @@ def main(argv=None):
     workdir = args.workdir or tempfile.mkdtemp(prefix='rsseg_scene_bench_')
     os.makedirs(workdir, exist_ok=True)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, cpu bf16 native: '
-          f'{__import__("rsseg_ext.apis.scene_inferencer", fromlist=["x"]).cpu_has_native_bf16()}; '
+          f'{__import__("rsseg_ext.apis.scene", fromlist=["x"]).cpu_has_native_bf16()}; '
           f'model ResNetV1c-18 ({args.model}) + FCNHead, {NUM_CLASSES} classes; window {args.window}, overlap {args.overlap}, '
           f'batch {args.batch}; device {args.device}; workdir {workdir}')
     rows = []

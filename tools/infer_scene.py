@@ -1,4 +1,4 @@
-"""Segment a whole GeoTIFF scene with bounded memory (see rsseg_ext/apis/scene_inferencer.py).
+"""Segment a whole GeoTIFF scene with bounded memory (see rsseg_ext/apis/scene/).
 
     python tools/infer_scene.py CONFIG CKPT IN.tif OUT.tif [--bands 1,2,3] [--window 1024 --overlap 128]
         [--batch N] [--tta flip] [--probs [--probs-dtype uint8|float32]] [--blend gaussian|mean]

@@ -20,7 +20,7 @@ from rasterio.transform import from_origin  # noqa: E402
 import rsseg_ext  # noqa: E402,F401
 from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
-from rsseg_ext.apis.scene_inferencer import OUTPUT_NODATA, SceneInferencer, slide_grid  # noqa: E402
+from rsseg_ext.apis import OUTPUT_NODATA, SceneInferencer, slide_grid  # noqa: E402
 from conftest import one_torch_thread
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]

@@ -13,10 +13,9 @@ from mmengine.config import ConfigDict  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
-# imported directly: the engine needs nothing else from the package
-from rsseg_ext.apis.scene_inferencer import (OUTPUT_NODATA, SceneInferencer, blend_slide,  # noqa: E402
-                                             probs_path_for, slide_grid, window_weights,
-                                             write_overlay_png)
+# the engine's public names, as callers import them
+from rsseg_ext.apis import (OUTPUT_NODATA, SceneInferencer, blend_slide, probs_path_for, slide_grid,  # noqa: E402
+                            window_weights, write_overlay_png)
 
 NUM_CLASSES = 4
 PALETTE = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]]

@@ -17,7 +17,7 @@ from rasterio.transform import from_origin  # noqa: E402
 import rsseg_ext  # noqa: E402,F401
 from conftest import REPO_ROOT, one_torch_thread  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
-from rsseg_ext.apis.scene_inferencer import OUTPUT_NODATA, SceneInferencer  # noqa: E402
+from rsseg_ext.apis import OUTPUT_NODATA, SceneInferencer  # noqa: E402
 from rsseg_ext.models.text import apply_vocabulary  # noqa: E402
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tests', 'test_models', 'test_rskt'))

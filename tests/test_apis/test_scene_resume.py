@@ -13,8 +13,8 @@ pytest.importorskip('mmseg.models')
 from test_scene_inferencer import (NUM_CLASSES, OVERLAP, WINDOW, build_tiny_model, make_image,  # noqa: E402
                                    write_geotiff)
 
-from rsseg_ext.apis import scene_inferencer as si  # noqa: E402
-from rsseg_ext.apis.scene_inferencer import SceneInferencer, partial_paths, probs_path_for  # noqa: E402
+from rsseg_ext.apis.scene import SceneInferencer, cpu_has_native_bf16, partial_paths, probs_path_for  # noqa: E402
+from rsseg_ext.apis.scene.writer import SceneWriter  # noqa: E402
 from rsseg_ext.utils.fileio import OutputWriteError  # noqa: E402
 
 H, W = 700, 600  # three 256-row output blocks; 7 x 6 windows of 128 with stride 96
@@ -166,7 +166,7 @@ def test_resume_refuses_other_settings_or_input(model, big_scene, tmp_path):
 def test_writer_thread_errors_propagate(model, big_scene, tmp_path, monkeypatch):
     out = str(tmp_path / 'pred.tif')
     calls = dict(n=0)
-    orig = si._SceneWriter._write_block
+    orig = SceneWriter._write_block
 
     def failing(self, n):
         calls['n'] += 1
@@ -174,17 +174,17 @@ def test_writer_thread_errors_propagate(model, big_scene, tmp_path, monkeypatch)
             raise OSError(28, 'No space left on device')
         return orig(self, n)
 
-    monkeypatch.setattr(si._SceneWriter, '_write_block', failing)
+    monkeypatch.setattr(SceneWriter, '_write_block', failing)
     inf = SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False)
     with pytest.raises(OutputWriteError, match=r'pred\.tif: disk full.*--resume.*from row 256'):
         inf.infer_file(big_scene, out, probs=True)
     assert not os.path.exists(out) and os.path.exists(partial_paths(out)[2])
     # any other error in the writer thread reaches the caller as it is
-    monkeypatch.setattr(si._SceneWriter, '_write_block', lambda self, n: (_ for _ in ()).throw(RuntimeError('boom')))
+    monkeypatch.setattr(SceneWriter, '_write_block', lambda self, n: (_ for _ in ()).throw(RuntimeError('boom')))
     with pytest.raises(RuntimeError, match='boom'):
         inf.infer_file(big_scene, out, probs=True)
     # a failure before anything resumable exists leaves nothing behind
-    monkeypatch.setattr(si._SceneWriter, 'checkpoint', lambda self: (_ for _ in ()).throw(RuntimeError('early')))
+    monkeypatch.setattr(SceneWriter, 'checkpoint', lambda self: (_ for _ in ()).throw(RuntimeError('early')))
     out2 = str(tmp_path / 'p2.tif')
     with pytest.raises(RuntimeError, match='early'):
         inf.infer_file(big_scene, out2)
@@ -195,13 +195,13 @@ def test_writer_overlaps_compute(model, big_scene, reference, tmp_path, monkeypa
     """Rows are written by a thread other than the caller's, and the files still equal the reference."""
     import threading
     names = set()
-    orig = si._SceneWriter._write_block
+    orig = SceneWriter._write_block
 
     def spy(self, n):
         names.add(threading.current_thread().name)
         return orig(self, n)
 
-    monkeypatch.setattr(si._SceneWriter, '_write_block', spy)
+    monkeypatch.setattr(SceneWriter, '_write_block', spy)
     out = str(tmp_path / 'pred.tif')
     run(model, big_scene, out)
     assert names == {'rsseg-scene-writer'}
@@ -292,7 +292,7 @@ def test_fast_mode_bf16(big_scene):
     agree = (bf.argmax(0) == exact.argmax(0)).float().mean().item()
     assert 0 < diff < 0.5  # close, never equal
     assert agree > 0.95
-    if si.cpu_has_native_bf16() is False:
+    if cpu_has_native_bf16() is False:
         with pytest.warns(UserWarning, match='SLOWER'):
             SceneInferencer(model, window=WINDOW, overlap=OVERLAP, precision='bf16', progress=False)
     np.testing.assert_array_equal(exact.numpy(), SceneInferencer(

@@ -26,7 +26,7 @@ from test_scene_inferencer import OVERLAP, WINDOW, build_tiny_model  # noqa: E40
 import test_scene_resume  # noqa: E402
 from test_scene_resume import Interrupt, interrupt_after, read_bytes, write_cli_model  # noqa: E402
 
-from rsseg_ext.apis.scene_inferencer import SceneInferencer, partial_paths, probs_path_for  # noqa: E402
+from rsseg_ext.apis.scene import SceneInferencer, partial_paths, probs_path_for  # noqa: E402
 from rsseg_ext.utils.fileio import TMP_MARK, OutputWriteError  # noqa: E402
 
 TOOL = os.path.join(REPO_ROOT, 'tools', 'infer_scene.py')
@@ -171,8 +171,8 @@ def test_cli_cut_progress_file_then_resume(plain_model, big_scene, tmp_path):
 def test_api_progress_file_refused_later(model, big_scene, reference, tmp_path, monkeypatch):
     """The OS refuses the progress file of the second checkpoint (row 256): the run stops with one line, the
     progress file of row 0 stays valid, and a resume from there is byte-identical."""
-    from rsseg_ext.apis import scene_inferencer as si
-    orig = si._write_json_atomic
+    from rsseg_ext.apis.scene import writer
+    orig = writer.write_json_atomic
 
     def refused_at_256(path, obj):
         if obj['rows_done'] != 256:
@@ -180,14 +180,14 @@ def test_api_progress_file_refused_later(model, big_scene, reference, tmp_path, 
         with file_size_limit(100):  # smaller than any progress file: its temp file is cut by the OS
             return orig(path, obj)
 
-    monkeypatch.setattr(si, '_write_json_atomic', refused_at_256)
+    monkeypatch.setattr(writer, 'write_json_atomic', refused_at_256)
     out = str(tmp_path / 'pred.tif')
     with pytest.raises(OutputWriteError, match=r'pred\.tif: file too large.*--resume.*from row 0 '):
         SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False).infer_file(
             big_scene, out, probs=True)
     no_temp_files(tmp_path)
     assert not os.path.exists(out)
-    monkeypatch.setattr(si, '_write_json_atomic', orig)
+    monkeypatch.setattr(writer, 'write_json_atomic', orig)
     res = SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False).infer_file(
         big_scene, out, probs=True, resume=True)
     assert res['resumed_from'] == 0
@@ -262,18 +262,18 @@ def test_cli_disk_full_then_resume(cli_model, big_scene, reference, tmp_path):
 # tools/infer_scene.py, killed with SIGKILL at a chosen point of its writes (argv: point, tool, tool's args)
 KILLED_RUN = r'''
 import os, runpy, signal, sys
-from rsseg_ext.apis import scene_inferencer as si
+from rsseg_ext.apis.scene.writer import SceneWriter
 from rsseg_ext.utils import fileio
 point, tool = sys.argv[1], sys.argv[2]
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 if point == 'before-checkpoint':  # block 2 written (tile index updated in place), its checkpoint not yet
-    orig_checkpoint = si._SceneWriter.checkpoint
+    orig_checkpoint = SceneWriter.checkpoint
     def checkpoint(self):
         if self.row0 == 512:
             die()
         orig_checkpoint(self)
-    si._SceneWriter.checkpoint = checkpoint
+    SceneWriter.checkpoint = checkpoint
 else:  # the progress file of row 512 is complete in its temp file, not yet renamed
     orig_commit = fileio.commit
     def commit(tmp, path, check=None, fsync=True):
@@ -334,8 +334,8 @@ def test_api_cut_anywhere_then_resume(model, big_scene, reference, tmp_path, fra
 
 def test_api_damaged_finished_file_is_not_renamed(model, big_scene, tmp_path, monkeypatch):
     """A finished temp file that does not read back as written never gets the final name."""
-    from rsseg_ext.apis import scene_inferencer as si
-    orig = si.verify_blocks
+    from rsseg_ext.apis.scene import resume
+    orig = resume.verify_blocks
 
     def corrupt_then_verify(path, crcs, rows):
         with open(path, 'r+b') as f:  # flip bytes in the last tile (compressed data at the end of the file)
@@ -345,7 +345,7 @@ def test_api_damaged_finished_file_is_not_renamed(model, big_scene, tmp_path, mo
             f.write(bytes(b ^ 0xFF for b in data))
         return orig(path, crcs, rows)
 
-    monkeypatch.setattr(si, 'verify_blocks', corrupt_then_verify)
+    monkeypatch.setattr(resume, 'verify_blocks', corrupt_then_verify)
     out = str(tmp_path / 'pred.tif')
     with pytest.raises(OutputWriteError, match=r'pred\.tif: the finished file .*damaged.*then rerun \(nothing was '):
         SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False).infer_file(big_scene, out)

@@ -2,7 +2,7 @@
 on it (:func:`blend_windows`, :func:`blend_slide`).
 
 Shared by the segmentors' slide modes (``BatchedSlideEncoderDecoder``, FCtL's whole-image inference) and the
-scene engine (:class:`rsseg_ext.apis.SceneInferencer`), so it lives below ``models/``: ``models`` never imports
+scene engine (``SceneInferencer`` in ``apis/scene/``), so it lives below ``models/``: ``models`` never imports
 ``apis``.
 
 * :func:`~rsseg_ext.utils.grid.slide_grid` (torch-free, re-exported here) -- the window grid of mmseg's
