@@ -1,5 +1,5 @@
 """configs/lovlanet: every config parses, ablation/sigma configs change only their flags, and the LoveDA config's
-foreground-only protocol maps raw labels [0..7] to [255, 255, 0..5] through the mmseg loading path (spec 10.13)."""
+foreground-only protocol maps raw labels [0..7] to [255, 255, 0..5] through the mmseg loading path."""
 import glob
 import os.path as osp
 

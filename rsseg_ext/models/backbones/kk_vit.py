@@ -47,7 +47,7 @@ def gaussian_prior(h: int, w: int, sigma: float, device: Optional[torch.device] 
 
     Returns:
         G of shape ``(h*w, h*w)``, ``G_ij = exp(-|p_i - p_j|^2 / (2 sigma^2))`` with ``p = (row, col)`` integer token
-        coordinates and row-major flattening (spec 2.2). Symmetric, diagonal 1, values in (0, 1].
+        coordinates and row-major flattening (paper Sec. 2.2). Symmetric, diagonal 1, values in (0, 1].
     """
     key = (h, w, float(sigma), str(device), dtype)
     g = _PRIOR_CACHE.get(key)
@@ -163,7 +163,7 @@ class NKKBlock(nn.Module):
     """Pre-norm block ``x + DropPath(Attn(LN1(x)))``, ``x + DropPath(MLP(LN2(x)))``.
 
     ``reduce_mlp=True`` deletes LN2 and the FFN (ReduceMLP); ``residual=False`` additionally drops the attention
-    residual, so the block computes ``Attn(LN1(x))`` (NACLIP's reduced last block, spec 2.2 option A).
+    residual, so the block computes ``Attn(LN1(x))`` (NACLIP's reduced last block; inferred).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4., key_key: bool = True,
@@ -213,7 +213,7 @@ class NKKViT(BaseModule):
             bicubically resized to every input's token grid on the fly.
         patch_size: patch size P (32 for ViT-B/32); inputs must be divisible by P (``size_divisor=32``).
         embed_dims, num_layers, num_heads, mlp_ratio, qkv_bias: ViT shape (ViT-B: 768, 12, 12, 4, True).
-        drop_rate, attn_drop_rate, drop_path_rate: dropout / stochastic depth (spec 9 #25: 0, 0, 0.1).
+        drop_rate, attn_drop_rate, drop_path_rate: dropout / stochastic depth (inferred: 0, 0, 0.1).
         norm_eps: LayerNorm eps (timm 1e-6, open_clip 1e-5).
         act: ``'gelu'`` or ``'quick_gelu'`` (OpenAI/RemoteCLIP image towers trained with QuickGELU).
         patch_bias: bias of the patch embedding (timm: yes; CLIP: no).

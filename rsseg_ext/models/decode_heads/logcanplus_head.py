@@ -153,7 +153,7 @@ class LocalClassAttention(nn.Module):
 
 @MODELS.register_module()
 class LOGCANPlusHead(AuxLogitsLossMixin, BaseDecodeHead):
-    """LOGCAN++ multi-scale head (spec Appendix A).
+    """LOGCAN++ multi-scale head (the authors' released head; docs/methods/scsm.md).
 
     ``inputs``: 4 levels (strides 4/8/16/32 for a plain ResNet) -> ``(seg_logits (B, K, h1, w1), pre_logits
     (B, K, h4, w4))``:

@@ -9,7 +9,7 @@ Paper Sec. 2.2 (SFF and CMFA modules); choices marked inferred: see docs/methods
     L  = CE(up(S), y) + lambda * L_align(V^, T^, y)
 
 T^ (K, D) comes from the shared :class:`OpenCLIPTextEncoder` (frozen, cached per vocabulary). The text embeddings
-do not enter the visual encoder (spec 2.6). No ``conv_seg``: the classifier is the text anchors.
+do not enter the visual encoder (paper Sec. 2.2). No ``conv_seg``: the classifier is the text anchors.
 """
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -36,7 +36,7 @@ class LoVLANetHead(BaseDecodeHead):
         text_encoder: config of the text tower (``OpenCLIPTextEncoder``); its ``embed_dim`` is D.
         class_names: the vocabulary (one prompt name per class, dataset order). ``None``: taken from the dataset
             metainfo at run time (:class:`rsseg_ext.engine.hooks.VocabularyHook` calls :meth:`set_class_names`).
-        out_conv: the 3x3 ConvModule (BN, ReLU) on P1 (spec 9 #5).
+        out_conv: the 3x3 ConvModule (BN, ReLU) on P1 (inferred; docs/methods/lovlanet.md).
         logit_scale_init: initial tau (1/0.07); ``'text_encoder'`` copies the CLIP checkpoint's ``logit_scale``
             after the text weights are loaded.
         learnable_logit_scale: train tau (else a buffer).

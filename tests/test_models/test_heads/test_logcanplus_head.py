@@ -1,4 +1,4 @@
-"""LOGCANPlusHead (spec Appendix A): shapes, the affine window sampling, losses."""
+"""LOGCANPlusHead (docs/methods/scsm.md): shapes, the affine window sampling, losses."""
 import pytest
 import torch
 from mmengine.structures import PixelData
