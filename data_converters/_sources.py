@@ -15,9 +15,9 @@ import re
 import sys
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from _light import conversion
+import _common
 
-ConversionError = conversion.ConversionError
+ConversionError = _common.ConversionError
 
 
 class Member(NamedTuple):
@@ -42,7 +42,7 @@ def read_bytes(src: Tuple[str, str]) -> bytes:
     """The bytes of a member (``(zip, name)``; zip '' = plain file)."""
     zip_path, name = src
     if zip_path:
-        return conversion.worker_zip(zip_path).read(name)
+        return _common.worker_zip(zip_path).read(name)
     with open(name, 'rb') as f:
         return f.read()
 
@@ -56,7 +56,7 @@ def raster_src(src: Tuple[str, str]) -> str:
 def _zip_members(path: str, dataset: str, url: str, folder: str = '') -> List[Member]:
     """``folder``: the archive's folder relative to the one given (part of the logical path: iSAID's
     ``train/images/part1.zip`` says the split only there)."""
-    zf = conversion.open_zip(path, dataset, url)
+    zf = _common.open_zip(path, dataset, url)
     try:
         stem = osp.splitext(osp.basename(path))[0]
         prefix = f'{folder}/{stem}' if folder else stem

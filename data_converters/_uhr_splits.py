@@ -12,10 +12,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from _light import conversion
+import _common
 from _sources import warn
 
-ConversionError = conversion.ConversionError
+ConversionError = _common.ConversionError
 
 LIST_FILES = {'train': ('train.txt', ), 'val': ('crossvali.txt', 'val.txt'), 'test': ('test.txt', )}
 _SUFFIX = re.compile(r'(_sat|_mask)?\.(jpg|jpeg|png|tif|tiff)$', re.IGNORECASE)

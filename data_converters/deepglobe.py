@@ -37,11 +37,11 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
+import _common  # noqa: E402  (helpers without the torch/mmseg start-up)
 from _sources import assign, list_members, read_bytes, require_some, warn_missing  # noqa: E402
 from _uhr_splits import choose_splits  # noqa: E402
 
-ConversionError = conversion.ConversionError
+ConversionError = _common.ConversionError
 
 URL = 'https://www.kaggle.com/datasets/balraj98/deepglobe-land-cover-classification-dataset'
 EXPECTED = {'train': 454, 'val': 207, 'test': 142}
@@ -82,14 +82,14 @@ def mask_to_index(rgb: np.ndarray, where: str, unmatched_to_unknown: bool = Fals
 def _convert_one(split: str, img_src: tuple, mask_src: tuple, where: tuple, out_img: str, out_mask: str,
                  unmatched_to_unknown: bool):
     img_bytes = read_bytes(img_src)
-    img = conversion.decode_image(img_bytes, where[0], cv2.IMREAD_COLOR)
-    mask = conversion.decode_image(read_bytes(mask_src), where[1], cv2.IMREAD_COLOR)
+    img = _common.decode_image(img_bytes, where[0], cv2.IMREAD_COLOR)
+    mask = _common.decode_image(read_bytes(mask_src), where[1], cv2.IMREAD_COLOR)
     if mask.shape[:2] != img.shape[:2]:
         raise ConversionError(f'image {where[0]} is {img.shape[1]}x{img.shape[0]} but its mask {where[1]} is '
                               f'{mask.shape[1]}x{mask.shape[0]}')
     index = mask_to_index(mask[..., ::-1], where[1], unmatched_to_unknown)
-    conversion.atomic_write_png(out_mask, index)  # the mask first: an image counts once both exist
-    conversion.atomic_write_bytes(out_img, img_bytes)
+    _common.atomic_write_png(out_mask, index)  # the mask first: an image counts once both exist
+    _common.atomic_write_bytes(out_img, img_bytes)
     return split, 1
 
 
@@ -125,7 +125,7 @@ def collect(raw: str) -> Dict[str, tuple]:
 
 def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, seed: int = 0,
             unmatched_to_unknown: bool = False) -> Dict[str, int]:
-    conversion.start_run(out_dir)
+    _common.start_run(out_dir)
     pairs = collect(raw)
     splits = choose_splits(list(pairs), split_lists, EXPECTED, seed, 'GLNet', "GLNet's lists")
     tasks = []
@@ -136,10 +136,10 @@ def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, see
             out_mask = osp.join(out_dir, 'ann_dir', split, f'{i}.png')
             tasks.append((_convert_one, (split, img_m.src, mask_m.src, (img_m.where, mask_m.where), out_img,
                                          out_mask, unmatched_to_unknown), [out_img, out_mask]))
-    counts = conversion.run_tasks(tasks, nproc=nproc, desc='DeepGlobe')
+    counts = _common.run_tasks(tasks, nproc=nproc, desc='DeepGlobe')
     for split, ids in splits.items():
-        conversion.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
-    conversion.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
+        _common.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
+    _common.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
                                 [f'{split}/{i}' for split, ids in splits.items() for i in ids])
     return counts
 
@@ -158,7 +158,7 @@ def main():
         counts = convert(args.raw, args.out_dir, args.nproc, args.split_lists, args.seed, args.unmatched_to_unknown)
     except ConversionError as e:
         sys.exit(f'deepglobe: {e}')
-    conversion.print_summary(counts, EXPECTED, args.out_dir)
+    _common.print_summary(counts, EXPECTED, args.out_dir)
     print(f'(official: {OFFICIAL_LABELLED} labelled images in the GLNet split {EXPECTED})')
 
 

@@ -32,8 +32,8 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-# helpers without the torch/mmseg start-up (see _light.py)
-from _light import (ConversionError, convert_tile_pair, print_summary, raster_size, run_tasks,  # noqa: E402
+# helpers without the torch/mmseg start-up (see _common.py)
+from _common import (ConversionError, convert_tile_pair, print_summary, raster_size, run_tasks,  # noqa: E402
                     slide_grid, start_run, tile_names, write_split_list)
 from _sources import Member, assign, list_members, raster_src, require_some, warn_missing  # noqa: E402
 

@@ -32,11 +32,11 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from _light import conversion  # noqa: E402  (helpers without the torch/mmseg start-up)
+import _common  # noqa: E402  (helpers without the torch/mmseg start-up)
 from _sources import Member, assign, list_members, raster_src, read_bytes, require_some, warn_missing  # noqa: E402
 from _uhr_splits import choose_splits  # noqa: E402
 
-ConversionError = conversion.ConversionError
+ConversionError = _common.ConversionError
 
 URL = 'https://project.inria.fr/aerialimagelabeling/'
 EXPECTED = {'train': 126, 'val': 27, 'test': 27}
@@ -95,11 +95,11 @@ def locate(raw: str, tmp_root: str) -> Tuple[str, Dict[str, Tuple[Member, Member
 
 def _convert_one(split: str, tile: str, img_src: tuple, gt_src: tuple, where: tuple, out_img: str, out_mask: str,
                  verify: bool):
-    gt = conversion.read_raster(raster_src(gt_src), where[1])[..., 0]
+    gt = _common.read_raster(raster_src(gt_src), where[1])[..., 0]
     if verify:
-        h, w = conversion.read_raster(raster_src(img_src), where[0]).shape[:2]  # full read: catches truncation
+        h, w = _common.read_raster(raster_src(img_src), where[0]).shape[:2]  # full read: catches truncation
     else:
-        h, w = conversion.raster_size(raster_src(img_src), where[0])
+        h, w = _common.raster_size(raster_src(img_src), where[0])
     if (h, w) != gt.shape:
         raise ConversionError(f'image {where[0]} is {w}x{h} but its ground truth {where[1]} is '
                               f'{gt.shape[1]}x{gt.shape[0]}')
@@ -109,14 +109,14 @@ def _convert_one(split: str, tile: str, img_src: tuple, gt_src: tuple, where: tu
         raise ConversionError(f'{where[1]}: value {int(gt[ys[0], xs[0]])} at (row {ys[0]}, col {xs[0]}) is not an '
                               f'Inria label (0 background, 255 building; {int(bad.sum())} pixel(s) in all); the file '
                               'is not the official one or is damaged')
-    conversion.atomic_write_png(out_mask, (gt // 255).astype(np.uint8))
-    conversion.atomic_write_bytes(out_img, read_bytes(img_src))
+    _common.atomic_write_png(out_mask, (gt // 255).astype(np.uint8))
+    _common.atomic_write_bytes(out_img, read_bytes(img_src))
     return split, 1
 
 
 def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, seed: int = 0,
             verify: bool = True) -> Dict[str, int]:
-    conversion.start_run(out_dir)
+    _common.start_run(out_dir)
     tmp_root = tempfile.mkdtemp(prefix='inria-7z-')
     try:
         _, pairs = locate(raw, tmp_root)
@@ -129,12 +129,12 @@ def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, see
                 img_m, gt_m = pairs[t]
                 tasks.append((_convert_one, (split, t, img_m.src, gt_m.src, (img_m.where, gt_m.where), out_img,
                                              out_mask, verify), [out_img, out_mask]))
-        counts = conversion.run_tasks(tasks, nproc=nproc, desc='Inria')
+        counts = _common.run_tasks(tasks, nproc=nproc, desc='Inria')
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     for split, ids in splits.items():
-        conversion.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
-    conversion.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
+        _common.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
+    _common.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
                                 [f'{split}/{i}' for split, ids in splits.items() for i in ids])
     return counts
 
@@ -153,7 +153,7 @@ def main():
         counts = convert(args.raw, args.out_dir, args.nproc, args.split_lists, args.seed, not args.no_verify)
     except ConversionError as e:
         sys.exit(f'inria: {e}')
-    conversion.print_summary(counts, EXPECTED, args.out_dir)
+    _common.print_summary(counts, EXPECTED, args.out_dir)
     print(f'(official: {len(CITIES) * TILES_PER_CITY} labelled tiles in the FCtL split {EXPECTED})')
 
 

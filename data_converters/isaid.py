@@ -49,8 +49,8 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-# helpers without the torch/mmseg start-up (see _light.py)
-from _light import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
+# helpers without the torch/mmseg start-up (see _common.py)
+from _common import (atomic_write_bytes, atomic_write_png, ConversionError, decode_image,  # noqa: E402
                     print_summary, rgb_to_index, run_tasks, slide_grid, start_run, write_split_list)
 from _sources import Member, assign, list_members, read_bytes, require_some, warn_missing  # noqa: E402
 

@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Sequence, Union
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-# helpers without the torch/mmseg start-up (see _light.py)
-from _light import (atomic_write_bytes, ConversionError, decode_image, print_summary,  # noqa: E402
+# helpers without the torch/mmseg start-up (see _common.py)
+from _common import (atomic_write_bytes, ConversionError, decode_image, print_summary,  # noqa: E402
                     run_tasks, start_run, write_split_list)
 from _sources import assign, list_members, read_bytes, require_some, warn_missing  # noqa: E402
 

@@ -10,7 +10,7 @@ through :func:`commit`, so that
 * files get the mode the user's umask asks for (``mkstemp`` alone would leave them 0600, unreadable by the group
   that shares a data folder).
 
-Standard library only: ``data_converters/_light.py`` loads this file without importing the package.
+Standard library only: ``data_converters/_common.py`` loads this file without importing the package.
 """
 import errno
 import os

@@ -1,6 +1,6 @@
 """The sliding-window grid, shared by scene inference, the segmentor slide mode and the dataset converters.
 
-Kept free of torch/mmseg imports: ``data_converters/`` load this file on its own (see data_converters/_light.py).
+Kept free of torch/mmseg imports: ``data_converters/`` load this file on its own (see data_converters/_common.py).
 """
 from typing import List, Tuple, Union
 

@@ -13,13 +13,21 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
-from .conversion import atomic_write_png
-from .fileio import commit, temp_path
+from .fileio import atomic_write_bytes, commit, temp_path
 
 CLASSES = ('farmland', 'building', 'road', 'water', 'forest', 'bare_soil')
 PALETTE = [[250, 230, 120], [230, 30, 30], [160, 160, 160], [40, 90, 230], [20, 130, 40],
            [160, 110, 60]]
 FARMLAND, BUILDING, ROAD, WATER, FOREST, BARE = range(6)
+
+
+def _write_png(path: str, array: np.ndarray) -> None:
+    """Write ``array`` (H, W) or (H, W, 3 BGR) as PNG, atomically (a tile that exists is complete, so a rerun may
+    skip it); not fsynced one by one, like the dataset converters' tiles."""
+    ok, buf = cv2.imencode('.png', array)
+    if not ok:
+        raise ValueError(f'could not encode {path} as PNG')
+    atomic_write_bytes(path, buf.tobytes(), fsync=False)
 
 # (R, G, B, NIR) base reflectance per class; fields draw from several crop colours.
 _CROP_COLOURS = np.array([[110, 150, 60, 190], [150, 170, 80, 170], [190, 180, 110, 140],
@@ -213,10 +221,9 @@ def make_synthetic_dataset(out_dir: str, num_scenes: Dict[str, int] = None, scen
                 img, lab = generate_scene(scene_size, scene_size, seed=seed + 1000 * split_idx + s)
                 for nm in names:
                     y, x = (int(v) for v in nm.split('_')[1:])
-                    atomic_write_png(osp.join(out_dir, 'img_dir', split, nm + '.png'),
-                                    img[y:y + tile, x:x + tile, 2::-1])  # RGB -> BGR for cv2
-                    atomic_write_png(osp.join(out_dir, 'ann_dir', split, nm + '.png'),
-                                    lab[y:y + tile, x:x + tile])
+                    _write_png(osp.join(out_dir, 'img_dir', split, nm + '.png'),
+                               img[y:y + tile, x:x + tile, 2::-1])  # RGB -> BGR for cv2
+                    _write_png(osp.join(out_dir, 'ann_dir', split, nm + '.png'), lab[y:y + tile, x:x + tile])
             count += len(names)
         counts[split] = count
     return counts

@@ -1,4 +1,4 @@
-"""The converters' shared machinery (rsseg_ext/utils/conversion.py through data_converters/_light.py), tested with
+"""The converters' shared machinery (data_converters/_common.py), tested with
 the OS saying no: the umask decides output modes, and ``kill -9`` of the converter stops its pool workers."""
 import os
 import os.path as osp
@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO_ROOT
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
-import _light  # noqa: E402
+import _common  # noqa: E402
 
 
 def _mode(path):
@@ -27,9 +27,9 @@ def test_outputs_follow_the_umask(tmp_path, umask, want):
     """mkstemp's 0600 must not survive the rename: a shared data folder is read by the group."""
     old = os.umask(umask)
     try:
-        _light.atomic_write_png(str(tmp_path / 'img' / 'a.png'), np.zeros((4, 4, 3), np.uint8))
-        _light.write_split_list(str(tmp_path / 'splits' / 'train.txt'), ['a'])
-        _light.atomic_write_bytes(str(tmp_path / 'raw.bin'), b'x')
+        _common.atomic_write_png(str(tmp_path / 'img' / 'a.png'), np.zeros((4, 4, 3), np.uint8))
+        _common.write_split_list(str(tmp_path / 'splits' / 'train.txt'), ['a'])
+        _common.atomic_write_bytes(str(tmp_path / 'raw.bin'), b'x')
     finally:
         os.umask(old)
     for p in ('img/a.png', 'splits/train.txt', 'raw.bin'):
@@ -60,15 +60,15 @@ def test_write_refused_by_the_os_is_one_conversion_error(tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
     try:
-        with pytest.raises(_light.ConversionError, match=r'could not write .*big\.bin: file too large'):
-            _light.atomic_write_bytes(str(tmp_path / 'big.bin'), b'x' * 5000)
+        with pytest.raises(_common.ConversionError, match=r'could not write .*big\.bin: file too large'):
+            _common.atomic_write_bytes(str(tmp_path / 'big.bin'), b'x' * 5000)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert os.listdir(tmp_path) == []
 
 
 def _write(split, path, data):
-    _light.atomic_write_bytes(path, data)
+    _common.atomic_write_bytes(path, data)
     return split, 1
 
 
@@ -79,7 +79,7 @@ def test_resume_redoes_empty_outputs(tmp_path, capsys):
         open(p, 'wb').write(data)
     tasks = [(_write, ('train', good, b'new'), [good]), (_write, ('train', empty, b'redone'), [empty]),
              (_write, ('train', marker, b''), [marker])]
-    assert _light.run_tasks(tasks) == dict(train=3)
+    assert _common.run_tasks(tasks) == dict(train=3)
     assert open(good, 'rb').read() == b'tile' and open(empty, 'rb').read() == b'redone'
     assert '2 of 3 items already converted' in capsys.readouterr().out
 
@@ -87,7 +87,7 @@ def test_resume_redoes_empty_outputs(tmp_path, capsys):
 _SCRIPT = textwrap.dedent('''
     import os, sys, time
     sys.path.insert(0, {conv!r})
-    from _light import atomic_write_bytes, run_tasks
+    from _common import atomic_write_bytes, run_tasks
 
     def slow(split, out, i):  # one long task writing tile after tile, like one large scene
         for k in range(2400):
@@ -151,7 +151,7 @@ def test_converters_run_from_the_installed_layout(tmp_path):
     shutil.copytree(osp.join(REPO_ROOT, 'data_converters'), pkg / '.mim' / 'data_converters',
                     ignore=shutil.ignore_patterns('__pycache__'))
     (pkg / 'utils').mkdir(parents=True)
-    for name in ('conversion.py', 'grid.py', 'fileio.py'):
+    for name in ('grid.py', 'fileio.py'):
         shutil.copy(osp.join(REPO_ROOT, 'rsseg_ext', 'utils', name), pkg / 'utils' / name)
     res = subprocess.run([sys.executable, str(pkg / '.mim' / 'data_converters' / 'loveda.py'),
                           str(tmp_path / 'missing'), '-o', str(tmp_path / 'out')], capture_output=True, text=True,

@@ -15,7 +15,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import dlrsd  # noqa: E402
 import _pairs  # noqa: E402
 
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 _fake = load_fake_data('dlrsd')
 
 

@@ -14,7 +14,7 @@ from provenance import assert_window, tile_origin, modes_under_umask
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import gid  # noqa: E402
 
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 _fake = load_fake_data('gid')
 SPLITS = ('train', 'val', 'test')
 

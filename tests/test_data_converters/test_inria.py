@@ -15,7 +15,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import inria  # noqa: E402
 
 _fake = load_fake_data('inria')
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 SPLITS = ('train', 'val', 'test')
 
 

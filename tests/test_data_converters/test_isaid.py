@@ -14,7 +14,7 @@ from conftest import REPO_ROOT, load_fake_data
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import isaid  # noqa: E402
 
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 _fake = load_fake_data('isaid')
 
 

@@ -27,7 +27,7 @@ from potsdam import Potsdam  # noqa: E402
 from vaihingen import Vaihingen  # noqa: E402
 
 slide_grid = _isprs.slide_grid
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 
 TINY = dict(tile=32, train_stride=16, test_stride=32)
 

@@ -18,7 +18,7 @@ import loveda  # noqa: E402
 _fake = load_fake_data('loveda')
 make_archives, png, rewrite_member = _fake.make_archives, _fake.png, _fake.rewrite_member
 
-from _light import TMP_MARK, ConversionError  # noqa: E402
+from _common import TMP_MARK, ConversionError  # noqa: E402
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from conftest import REPO_ROOT
 sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import _sources  # noqa: E402
 
-from _light import ConversionError  # noqa: E402
+from _common import ConversionError  # noqa: E402
 
 
 def _tree(tmp_path):

@@ -15,7 +15,7 @@ sys.path.insert(0, osp.join(REPO_ROOT, 'data_converters'))
 import _pairs  # noqa: E402
 import udd5  # noqa: E402
 
-from _light import ConversionError  # noqa: E402
+from _common import ConversionError  # noqa: E402
 _fake = load_fake_data('udd5')
 
 

@@ -34,7 +34,7 @@ def test_wheel_carries_the_mim_extension(wheel):
     for rel in ('model-index.yml', 'configs/demo/fcn_r18-tiny_synthetic.py', 'configs/_base_/default_runtime.py',
                 'configs/d2ls/metafile.yaml', 'configs/rskt_seg/vocabularies/dlrsd.txt', 'tools/train.py',
                 'tools/test.py', 'tools/dist_train.sh', 'tools/model_converters/d2ls2mmseg.py',
-                'data_converters/loveda.py', 'data_converters/_light.py'):
+                'data_converters/loveda.py', 'data_converters/_common.py'):
         assert f'rsseg_ext/.mim/{rel}' in names, rel
     # every metafile model-index.yml imports, every config and vocabulary of the checkout
     import yaml

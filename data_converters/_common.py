@@ -1,4 +1,5 @@
-"""Shared machinery of the dataset converters in ``data_converters/``.
+"""Shared machinery of the dataset converters in ``data_converters/`` (imported as ``_common`` by the scripts,
+which put their own folder on ``sys.path``).
 
 Every converter turns the official archives into mmseg layout through the same steps, so they all behave alike:
 
@@ -16,6 +17,7 @@ Every converter turns the official archives into mmseg layout through the same s
   stops the run without leaving partial files;
 * **summary**: files per split against the official counts.
 """
+import importlib.util
 import os
 import os.path as osp
 import signal
@@ -33,17 +35,27 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-try:  # inside the package
-    from . import fileio
-except ImportError:  # loaded by file path (data_converters/_light.py): load the sibling file the same way
-    import importlib.util
-    _key = '_rsseg_ext_light_fileio'
-    if _key not in sys.modules:
-        _spec = importlib.util.spec_from_file_location(_key, osp.join(osp.dirname(osp.abspath(__file__)),
-                                                                      'fileio.py'))
-        sys.modules[_key] = importlib.util.module_from_spec(_spec)
-        _spec.loader.exec_module(sys.modules[_key])
-    fileio = sys.modules[_key]
+_HERE = osp.dirname(osp.abspath(__file__))
+_UTILS = osp.join(osp.dirname(_HERE), 'rsseg_ext', 'utils')  # a checkout: data_converters/ next to rsseg_ext/
+if not osp.isdir(_UTILS):  # an installed wheel: rsseg_ext/.mim/data_converters/
+    _UTILS = osp.join(osp.dirname(osp.dirname(_HERE)), 'utils')
+
+
+def _load(name: str):
+    """``rsseg_ext/utils/<name>.py`` as a stand-alone module. ``import rsseg_ext`` registers every model and so
+    imports torch, mmengine and mmseg (about 5 s of start-up) that converters do not need; ``fileio.py`` (standard
+    library) and ``grid.py`` (numpy) are loaded from their files instead."""
+    key = f'_rsseg_ext_light_{name}'
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, osp.join(_UTILS, f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module  # before exec: multiprocessing workers unpickle functions by module name
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+fileio = _load('fileio')  # safe writes: temp file, umask mode, rename
+slide_grid = _load('grid').slide_grid  # the slide-inference window grid, shared with the models
 
 TMP_MARK = fileio.TMP_MARK
 

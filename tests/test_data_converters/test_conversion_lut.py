@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data_converters'))
-from _light import conversion  # noqa: E402
+import _common  # noqa: E402
 
 ISPRS = {(0, 0, 0): 0, (255, 255, 255): 1, (0, 0, 255): 2, (0, 255, 255): 3, (0, 255, 0): 4, (255, 255, 0): 5,
          (255, 0, 0): 6}
@@ -22,7 +22,7 @@ DLRSD = {c: i for i, c in enumerate([
 
 @pytest.mark.parametrize('palette,small', [(ISPRS, True), (WITH_IGNORE, True), (DLRSD, False)])
 def test_rgb_to_index_paths_agree(palette, small):
-    assert (conversion._slot_luts(tuple(sorted(palette.items()))) is not None) == small
+    assert (_common._slot_luts(tuple(sorted(palette.items()))) is not None) == small
     rng = np.random.default_rng(0)
     colours = np.array(list(palette), np.uint8)
     lab = colours[rng.integers(0, len(colours), (23, 31))]
@@ -30,7 +30,7 @@ def test_rgb_to_index_paths_agree(palette, small):
     # interleaved, band-planar (a rasterio read) and channel-reversed views (a cv2 BGR read) give the same
     for view in (lab, lab.transpose(2, 0, 1).copy().transpose(1, 2, 0),
                  np.ascontiguousarray(lab[..., ::-1])[..., ::-1]):
-        out = conversion.rgb_to_index(view, palette, 'lab.png')
+        out = _common.rgb_to_index(view, palette, 'lab.png')
         assert out.dtype == np.uint8 and np.array_equal(out, want)
 
 
@@ -41,6 +41,6 @@ def test_rgb_to_index_unknown_colour(palette):
     lab[4, 6] = (255, 0, 255) if palette is ISPRS else (0, 2, 6) if palette is WITH_IGNORE else (166, 0, 0)
     lab[7, 2] = (7, 7, 7)
     colour = tuple(int(v) for v in lab[4, 6])
-    with pytest.raises(conversion.ConversionError,
+    with pytest.raises(_common.ConversionError,
                        match=re.escape(f'lab.png: colour {colour} at (row 4, col 6)') + r'.*\(2 pixel\(s\) in all\)'):
-        conversion.rgb_to_index(lab, palette, 'lab.png')
+        _common.rgb_to_index(lab, palette, 'lab.png')
