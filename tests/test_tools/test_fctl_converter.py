@@ -188,7 +188,8 @@ def save_release(model: nn.Module, path) -> str:
 
 
 def ours(config: str, **overrides):
-    from rsseg_ext.models.utils.state_dict_conversion import build_model_from_config
+    tool()  # puts tools/model_converters on sys.path
+    from _cli import build_model_from_config
     opts = {'model.decode_head.channels': HID, **overrides}
     return build_model_from_config(osp.join(REPO_ROOT, config), opts).eval()
 

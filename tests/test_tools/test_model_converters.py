@@ -463,8 +463,7 @@ def test_resnet_backbone_of_logcanplus_is_torchvision_function():
     tvr = pytest.importorskip('torchvision.models.resnet')
     from mmseg.models.backbones import ResNet
 
-    from rsseg_ext.models.utils.checkpoint_key_maps import logcanplus_release_converter
-    from rsseg_ext.models.utils.state_dict_conversion import convert_state_dict
+    from rsseg_ext.models.utils.weight_conversion import convert_state_dict, logcanplus_release_converter
     ref = tvr.resnet50().eval()
     sd = {'net.backbone.' + k: v for k, v in ref.state_dict().items() if not k.startswith('fc.')}
     out, report = convert_state_dict(sd, logcanplus_release_converter())

@@ -17,11 +17,13 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
+
+from _cli import converter_arg_parser, run_converter  # noqa: E402
 
 from rsseg_ext.models.text.clip_text_encoder import CLIP_WEIGHT_SOURCES, build_open_clip  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (DropRule, KeyConverter, KeyRule,  # noqa: E402
-                                                          converter_arg_parser, convert_state_dict, expect_keys,
-                                                          run_converter)
+from rsseg_ext.models.utils.weight_conversion import (DropRule, KeyConverter, KeyRule, convert_state_dict,  # noqa: E402
+                                                      expect_keys)
 
 
 def _count(sd: dict, prefix: str) -> int:

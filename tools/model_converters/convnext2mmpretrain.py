@@ -17,10 +17,12 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
 
-from rsseg_ext.models.utils.checkpoint_key_maps import convnext_converter  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (ConversionError, converter_arg_parser,  # noqa: E402
-                                                          convert_state_dict, run_converter)
+from _cli import converter_arg_parser, run_converter  # noqa: E402
+
+from rsseg_ext.models.utils.weight_conversion import (ConversionError, convert_state_dict,  # noqa: E402
+                                                      convnext_converter)
 
 SOURCE = ('torchvision (e.g. https://download.pytorch.org/models/convnext_base-6075fbad.pth) or timm '
           '(convnext_*.fb_in1k pytorch_model.bin / model.safetensors) weights')

@@ -24,10 +24,12 @@ import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
 
-from rsseg_ext.models.utils.checkpoint_key_maps import d2ls_release_converter  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (converter_arg_parser, convert_state_dict,  # noqa: E402
-                                                          expect_keys, read_source, run_converter)
+from _cli import converter_arg_parser, read_source, run_converter  # noqa: E402
+
+from rsseg_ext.models.utils.weight_conversion import (convert_state_dict, d2ls_release_converter,  # noqa: E402
+                                                      expect_keys)
 
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'd2ls', 'd2ls_convnext_loveda.py')
 SOURCE = 'the D2LS release checkpoints linked from github.com/XavierJiezou/D2LS (README, "weights")'

@@ -18,14 +18,15 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
 
 import torch.nn as nn  # noqa: E402
 
+from _cli import converter_arg_parser, run_converter  # noqa: E402
+
 from rsseg_ext.models.backbones.dino_vit import DINOViTEncoder, load_dino_checkpoint  # noqa: E402
-from rsseg_ext.models.utils.checkpoint_key_maps import (dino_to_dino_encoder_converter,  # noqa: E402
-                                                        dino_to_mmpretrain_vit_converter)
-from rsseg_ext.models.utils.state_dict_conversion import (converter_arg_parser, convert_state_dict,  # noqa: E402
-                                                          expect_keys, run_converter)
+from rsseg_ext.models.utils.weight_conversion import (convert_state_dict, dino_to_dino_encoder_converter,  # noqa: E402
+                                                      dino_to_mmpretrain_vit_converter, expect_keys)
 
 
 def vit_geometry(sd: dict) -> dict:

@@ -47,12 +47,11 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from vgg2mmpretrain import vgg_converter  # noqa: E402
+from _cli import converter_arg_parser, read_source, run_converter  # noqa: E402
 
 from rsseg_ext.models.decode_heads.fcn8s_head import bilinear_kernel  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (ConversionError, ConversionReport,  # noqa: E402
-                                                          DropRule, KeyConverter, KeyRule, converter_arg_parser,
-                                                          convert_state_dict, expect_keys, read_source,
-                                                          run_converter)
+from rsseg_ext.models.utils.weight_conversion import (ConversionError, ConversionReport, DropRule,  # noqa: E402
+                                                      KeyConverter, KeyRule, convert_state_dict, expect_keys)
 
 SOURCE = ('the FCtL release linked from github.com/liqiokkk/FCtL (README: all.epoch.pth, B10.epoch.pth, '
           'B15.epoch.pth)')

@@ -25,10 +25,12 @@ import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
 
-from rsseg_ext.models.utils.checkpoint_key_maps import logcanplus_release_converter  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (converter_arg_parser, convert_state_dict,  # noqa: E402
-                                                          expect_keys, read_source, run_converter)
+from _cli import converter_arg_parser, read_source, run_converter  # noqa: E402
+
+from rsseg_ext.models.utils.weight_conversion import (convert_state_dict, expect_keys,  # noqa: E402
+                                                      logcanplus_release_converter)
 
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'logcanplus', 'logcanplus_repvit-m2.3_vaihingen.py')
 R50_CONFIG = osp.join(REPO_ROOT, 'configs', 'logcanplus', 'logcanplus_r50-d8_vaihingen.py')

@@ -56,11 +56,11 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, TOOLS_DIR)
 
 from clip2openclip import clip_converter, infer_clip_cfg  # noqa: E402
-from rsseg_ext.models.utils.checkpoint_key_maps import dino_to_dino_encoder_converter  # noqa: E402
-from rsseg_ext.models.utils.qkv_split import QKV_NAMES  # noqa: E402
-from rsseg_ext.models.utils.state_dict_conversion import (ConversionError, DropRule, KeyConverter,  # noqa: E402
-                                                          KeyRule, converter_arg_parser, convert_state_dict,
-                                                          expect_keys, run_converter)
+from _cli import converter_arg_parser, run_converter  # noqa: E402
+
+from rsseg_ext.models.utils.weight_conversion import (ConversionError, DropRule, KeyConverter, KeyRule,  # noqa: E402
+                                                      convert_state_dict, dino_to_dino_encoder_converter,
+                                                      expect_keys, merge_in_proj, split_in_proj)
 
 SOURCE = 'the RSKT-Seg release checkpoints linked from github.com/LiBingyu01/RSKT-Seg (README, "checkpoints")'
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'rskt_seg')
@@ -85,34 +85,19 @@ _e = re.escape
 
 
 # ---------------------------------------------------------------------------------------------- q/k/v layout
+def _under(prefix: str):
+    """Select the attention modules under ``prefix`` (``<p>.in_proj_weight`` / ``<p>.q_proj_weight`` keys)."""
+    return lambda p: p.startswith(prefix) and p.endswith('.')
+
+
 def merge_qkv(sd: Dict[str, torch.Tensor], prefix: str) -> Tuple[Dict[str, torch.Tensor], int]:
     """``<p>.{q,k,v}_proj_weight`` under ``prefix`` -> ``<p>.in_proj_weight = cat([q, k, v])`` (exact)."""
-    q = QKV_NAMES[0]
-    bases = {k[:-len(q)] for k in sd if k.startswith(prefix) and k.endswith('.' + q)}
-    bases = {b for b in bases if all(b + name in sd for name in QKV_NAMES)}
-    out = {}
-    for k, v in sd.items():
-        base = k[:-len(q)] if k.endswith(QKV_NAMES) else None
-        if base in bases:
-            if k.endswith(q):
-                out[base + 'in_proj_weight'] = torch.cat([sd[base + name] for name in QKV_NAMES], dim=0)
-            continue
-        out[k] = v
-    return out, len(bases)
+    return merge_in_proj(sd, _under(prefix))
 
 
 def split_qkv(sd: Dict[str, torch.Tensor], prefix: str) -> Tuple[Dict[str, torch.Tensor], int]:
     """``<p>.in_proj_weight (3E, E)`` under ``prefix`` -> ``<p>.{q,k,v}_proj_weight`` (exact)."""
-    out, n = {}, 0
-    for k, v in sd.items():
-        if k.startswith(prefix) and k.endswith('.in_proj_weight') and v.shape[0] % 3 == 0:
-            base = k[:-len('in_proj_weight')]
-            for name, chunk in zip(QKV_NAMES, v.chunk(3, dim=0)):
-                out[base + name] = chunk.clone()
-            n += 1
-        else:
-            out[k] = v
-    return out, n
+    return split_in_proj(sd, _under(prefix), clone=True)
 
 
 # ---------------------------------------------------------------------------------------------- key rules

@@ -14,10 +14,12 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _cli.py, the converters' shared command line
 
-from rsseg_ext.models.utils.state_dict_conversion import (DropRule, KeyConverter, KeyRule,  # noqa: E402
-                                                          converter_arg_parser, convert_state_dict, expect_keys,
-                                                          linear_to_conv1x1, run_converter)
+from _cli import converter_arg_parser, run_converter  # noqa: E402
+
+from rsseg_ext.models.utils.weight_conversion import (DropRule, KeyConverter, KeyRule, convert_state_dict,  # noqa: E402
+                                                      expect_keys, linear_to_conv1x1)
 
 TV_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 MM_CONVS = (0, 1, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15, 16)

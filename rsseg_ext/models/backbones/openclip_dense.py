@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from ..text.clip_text_encoder import CLIP_WEIGHT_SOURCES, OpenCLIPTextEncoder
 from ..utils.clip_vit import clip_dense_block, clip_vit_embed, run_blocks, tokens_to_map
-from ..utils.qkv_split import set_qv_trainable, split_mha_in_proj
+from ..utils.weight_conversion import set_qv_trainable, split_mha_in_proj
 
 __all__ = ['OpenCLIPDenseBackbone']
 
@@ -82,7 +82,7 @@ class OpenCLIPDenseBackbone(BaseModule):
         clip = self.text_encoder.clip
         if max(self.out_indices) >= len(clip.visual.transformer.resblocks) - 1:
             raise ValueError(f'out_indices {self.out_indices} must lie before the last block')
-        # separate q/k/v Parameters so requires_grad can pick q and v (packed files still load: see qkv_split)
+        # separate q/k/v Parameters so requires_grad can pick q and v (packed files load: weight_conversion.qkv)
         split_mha_in_proj(clip)
         if finetune == 'attention':
             set_qv_trainable(clip)

@@ -20,8 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmseg.registry import MODELS
 
-from ..utils.checkpoint_key_maps import repvit_original_rules
-from ..utils.state_dict_conversion import KeyConverter, convert_state_dict
+from ..utils.weight_conversion import KeyConverter, convert_state_dict, repvit_original_rules
 from ..utils.weight_loading import load_local_state_dict, load_weights
 
 __all__ = ['RepViT']

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
-from ..utils.qkv_split import split_in_proj_state_dict
+from ..utils.weight_conversion import split_in_proj_state_dict
 from ..utils.weight_loading import load_local_state_dict, load_weights
 
 try:

@@ -18,7 +18,7 @@ from .local_pretrained import LocalPretrainedInit
 __all__ += ['LocalPretrainedInit']
 from .weight_loading import LoadReport, WeightsNotFoundError, load_local_state_dict, load_weights, require_local_file
 __all__ += ['LoadReport', 'WeightsNotFoundError', 'load_local_state_dict', 'load_weights', 'require_local_file']
-from .qkv_split import set_qv_trainable, split_in_proj_state_dict, split_mha_in_proj  # noqa: E402
+from .weight_conversion import set_qv_trainable, split_in_proj_state_dict, split_mha_in_proj  # noqa: E402
 __all__ += ['set_qv_trainable', 'split_in_proj_state_dict', 'split_mha_in_proj']
 from .gated_pos_embed import GatedPositionalEmbedding  # noqa: E402
 from .lcc import LocalityAwareContextCorrelation  # noqa: E402
@@ -27,6 +27,6 @@ from .lfi import LocalFeatureInteraction  # noqa: E402
 from .ale import AlternatingLocalEnhancement, crop_resize  # noqa: E402
 __all__ += ['GatedPositionalEmbedding', 'LocalityAwareContextCorrelation', 'MultiContextFusion',
             'LocalFeatureInteraction', 'AlternatingLocalEnhancement', 'crop_resize']
-from .state_dict_conversion import (ConversionReport, DropRule, KeyConverter, KeyRule,  # noqa: E402
-                                    convert_state_dict)
+from .weight_conversion import (ConversionReport, DropRule, KeyConverter, KeyRule,  # noqa: E402
+                                convert_state_dict)
 __all__ += ['ConversionReport', 'DropRule', 'KeyConverter', 'KeyRule', 'convert_state_dict']

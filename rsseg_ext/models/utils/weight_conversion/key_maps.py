@@ -1,5 +1,5 @@
 """Key maps from released checkpoints / pretrained weights to our modules' layouts (used by
-``tools/model_converters/*``; the rules are data, the mechanics live in :mod:`.state_dict_conversion`).
+``tools/model_converters/*``; the rules are data, the mechanics live in :mod:`.rules`).
 
 Every map was written from the public key layout of its source (module attribute names), not from its code:
 
@@ -28,7 +28,7 @@ Every map was written from the public key layout of its source (module attribute
 import re
 from typing import List, Optional, Sequence
 
-from .state_dict_conversion import DropRule, KeyConverter, KeyRule, conv1x1_to_linear, flatten, linear_to_conv1x1
+from .rules import DropRule, KeyConverter, KeyRule, conv1x1_to_linear, flatten, linear_to_conv1x1
 
 __all__ = [
     'convnext_torchvision_rules', 'convnext_timm_rules', 'convnext_converter', 'd2ls_release_converter',
