@@ -1,6 +1,7 @@
 """DINO ViT (RSKT-Seg's frozen RS-DINO ViT-B/8, §2.4) with the DINO/timm parameter names.
 
-Written out (about 80 lines) instead of wrapping timm, which rsseg_ext does not depend on: the parameter names are
+Written out instead of wrapping timm, which rsseg_ext does not depend on; the blocks are the package's one ViT block
+(:class:`~.kk_vit.NKKBlock` with query-key attention and no prior). The parameter names are
 the ones of the official DINO ``vision_transformer.py`` and of timm's ``VisionTransformer`` (``cls_token``,
 ``pos_embed``, ``patch_embed.proj``, ``blocks.i.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}``, ``norm``), so
 a DINO checkpoint's ``teacher`` weights load after stripping the ``module.``/``backbone.`` prefixes.
@@ -16,52 +17,12 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from ..utils.clip_vit import resize_clip_pos_embed
 from ..utils.weight_loading import load_weights, require_local_file
+from .kk_vit import NKKBlock
 
 __all__ = ['DINOViTEncoder', 'load_dino_checkpoint']
 
 RS_DINO_SOURCE = ('RSIB.pth, the "Remote-Sensing Image Backbone" DINO ViT-B/8 of GSNet (Ye et al., AAAI 2025), linked '
                   'from the RSKT-Seg README (github.com/LiBingyu01/RSKT-Seg)')
-
-
-class _Attention(nn.Module):
-
-    def __init__(self, dim: int, num_heads: int) -> None:
-        super().__init__()
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3, bias=True)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        x = F.scaled_dot_product_attention(q, k, v)  # scale head_dim^-0.5, as DINO
-        return self.proj(x.transpose(1, 2).reshape(b, n, c))
-
-
-class _Mlp(nn.Module):
-
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class _Block(nn.Module):
-
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, eps: float) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = _Attention(dim, num_heads)
-        self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = _Mlp(dim, int(dim * mlp_ratio))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
 
 
 class _PatchEmbed(nn.Module):
@@ -158,7 +119,10 @@ class DINOViTEncoder(BaseModule):
         self.patch_embed = _PatchEmbed(patch_size, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, g * g + 1, embed_dim))
-        self.blocks = nn.ModuleList(_Block(embed_dim, num_heads, mlp_ratio, 1e-6) for _ in range(depth))
+        # DINO's block: qkv bias, GELU, LN eps 1e-6, scale head_dim^-0.5 (NKKBlock's plain-attention setting)
+        self.blocks = nn.ModuleList(
+            NKKBlock(embed_dim, num_heads, mlp_ratio, key_key=False, gaussian_prior=False, norm_eps=1e-6)
+            for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)

@@ -107,9 +107,11 @@ class NKKAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         return q, k, v
 
-    def _bias(self, hw: Tuple[int, int], x: torch.Tensor) -> Optional[torch.Tensor]:
+    def _bias(self, hw: Optional[Tuple[int, int]], x: torch.Tensor) -> Optional[torch.Tensor]:
         if not self.gaussian_prior:
             return None
+        if hw is None:
+            raise ValueError('the Gaussian prior needs the token grid: call with hw=(h, w)')
         return gaussian_prior(hw[0], hw[1], self.sigma, x.device, x.dtype)
 
     def attention_map(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
@@ -123,7 +125,7 @@ class NKKAttention(nn.Module):
         bias = self._bias(hw, x)
         return logits if bias is None else logits + bias
 
-    def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         b, n, c = x.shape
         q, k, v = self._qkv(x)
         bias = self._bias(hw, x)
@@ -160,7 +162,9 @@ class Mlp(nn.Module):
 
 
 class NKKBlock(nn.Module):
-    """Pre-norm block ``x + DropPath(Attn(LN1(x)))``, ``x + DropPath(MLP(LN2(x)))``.
+    """Pre-norm block ``x + DropPath(Attn(LN1(x)))``, ``x + DropPath(MLP(LN2(x)))``: the one ViT block of the
+    package (``key_key=False, gaussian_prior=False`` is the plain ViT block of timm/DINO, same parameter names;
+    ``DINOViTEncoder`` uses it so).
 
     ``reduce_mlp=True`` deletes LN2 and the FFN (ReduceMLP); ``residual=False`` additionally drops the attention
     residual, so the block computes ``Attn(LN1(x))`` (NACLIP's reduced last block; inferred).
@@ -181,8 +185,8 @@ class NKKBlock(nn.Module):
             self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
             self.mlp = Mlp(dim, int(dim * mlp_ratio), act, drop)
 
-    def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
-        """``x (B, N, C)`` -> ``(B, N, C)``."""
+    def forward(self, x: torch.Tensor, hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        """``x (B, N, C)`` -> ``(B, N, C)``; ``hw`` (the token grid) is needed only by the Gaussian prior."""
         a = self.attn(self.norm1(x), hw)
         x = x + self.drop_path(a) if self.residual else a
         if not self.reduce_mlp:
