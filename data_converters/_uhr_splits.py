@@ -82,3 +82,11 @@ def choose_splits(ids: Sequence[str], split_lists: str, sizes: Dict[str, int], s
     print(f'no --split-lists: wrote a seeded random split (seed {seed}), NOT the {protocol} protocol; pass {lists} '
           'to reproduce published numbers')
     return random_split(ids, sizes, seed)
+
+
+def write_split_lists(out_dir: str, splits: Dict[str, List[str]]) -> None:
+    """``OUT/splits/<split>.txt`` (ids) for each split and ``OUT/splits/all.txt`` (``<split>/<id>``)."""
+    for split, ids in splits.items():
+        _common.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
+    _common.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
+                             [f'{split}/{i}' for split, ids in splits.items() for i in ids])

@@ -34,7 +34,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import _common  # noqa: E402  (helpers without the torch/mmseg start-up)
 from _sources import Member, assign, list_members, raster_src, read_bytes, require_some, warn_missing  # noqa: E402
-from _uhr_splits import choose_splits  # noqa: E402
+from _uhr_splits import choose_splits, write_split_lists  # noqa: E402
 
 ConversionError = _common.ConversionError
 
@@ -132,10 +132,7 @@ def convert(raw: str, out_dir: str, nproc: int = 1, split_lists: str = None, see
         counts = _common.run_tasks(tasks, nproc=nproc, desc='Inria')
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
-    for split, ids in splits.items():
-        _common.write_split_list(osp.join(out_dir, 'splits', f'{split}.txt'), ids)
-    _common.write_split_list(osp.join(out_dir, 'splits', 'all.txt'),
-                                [f'{split}/{i}' for split, ids in splits.items() for i in ids])
+    write_split_lists(out_dir, splits)
     return counts
 
 
