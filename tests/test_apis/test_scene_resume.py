@@ -191,6 +191,27 @@ def test_writer_thread_errors_propagate(model, big_scene, tmp_path, monkeypatch)
     assert not any(n.startswith('.p2.tif') for n in os.listdir(tmp_path))
 
 
+def test_writer_owns_its_progress(model, big_scene, reference, tmp_path, monkeypatch):
+    """The writer records its blocks in its own state: the sidecar dict the inferencer hands over stays as it was
+    (rows 0, no block CRCs) while the finished files still equal the reference."""
+    from rsseg_ext.apis.scene import inferencer as scene_inferencer
+    handed = []
+
+    def spy(*args, **kwargs):
+        handed.append(orig(*args, **kwargs))
+        return handed[-1]
+
+    orig = scene_inferencer.new_state
+    monkeypatch.setattr(scene_inferencer, 'new_state', spy)
+    out = str(tmp_path / 'pred.tif')
+    inf = SceneInferencer(model, window=WINDOW, overlap=OVERLAP, batch=2, progress=False)
+    inf.infer_file(big_scene, out, probs=True)
+    assert len(handed) == 1
+    assert handed[0]['rows_done'] == 0 and handed[0]['crc'] == dict(labels=[], probs=[])
+    assert inf.rows_done == H
+    assert read_bytes(out) == read_bytes(reference)
+
+
 def test_writer_overlaps_compute(model, big_scene, reference, tmp_path, monkeypatch):
     """Rows are written by a thread other than the caller's, and the files still equal the reference."""
     import threading

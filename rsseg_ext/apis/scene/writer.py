@@ -1,5 +1,6 @@
 """The scene engine's background writer: blended logit rows -> labels (+ probabilities) -> GeoTIFF blocks,
 checkpointed into the resume sidecar after every block."""
+import copy
 import os
 import queue
 import threading
@@ -46,7 +47,8 @@ class SceneWriter:
                  maxsize: int = 2):
         self.in_path, self.bands, self.all_valid = in_path, bands, all_valid
         self.tmp_out, self.tmp_probs = paths
-        self.sidecar, self.state = sidecar, state
+        self.sidecar = sidecar
+        self.state = copy.deepcopy(state)  # the writer's own: the caller's dict is never written to
         self.row0 = int(start_row)  # first row not yet written
         self.rows_done = int(start_row)  # rows written and checkpointed (where a resume continues)
         self.height, self.width, self.probs_dtype = height, width, probs_dtype
